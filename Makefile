@@ -1,0 +1,60 @@
+# Everything a student or instructor needs, from a fresh clone:
+#   make tutorial   execute the whole series headless on CPU (QUICK=1 for the fast parameters)
+#   make test       all tests: unit, notebooks (papermill), output regression (nbval), ruff
+#   make lab        open JupyterLab on the notebooks
+# Each target creates the virtual environment .venv first if it is missing or out of date.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CONSTRAINTS := requirements/constraints.txt
+OUT ?= build/tutorial
+QUICK ?=
+
+# Use the shared MNIST copy beside the project when there is one and nothing else was chosen.
+SHARED_MNIST := $(abspath ../shared/data/mnist)
+ifneq ($(wildcard $(SHARED_MNIST)/SHA256SUMS),)
+export VAE_TUTORIAL_DATA ?= $(SHARED_MNIST)
+endif
+
+.PHONY: env tutorial test lint lab outputs lock clean
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python 3.10 or newer is needed"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		-c $(CONSTRAINTS) -e '.[test,course]'
+	@# A kernel spec inside the environment, so notebooks run with this Python and this package.
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (vae_tutorial)" >/dev/null
+	touch $(STAMP)
+
+tutorial: env
+	$(BIN)/python tools/run_series.py --output-dir $(OUT) $(if $(QUICK),--quick)
+
+lint: env
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/python -m pytest tests notebooks --nbval-lax \
+		--nbval-sanitize-with notebooks/nbval_sanitize.cfg
+
+lab: env
+	$(BIN)/jupyter lab notebooks
+
+# Re-execute the committed notebooks in place: default parameters, seed 0, CPU only.
+outputs: env
+	CUDA_VISIBLE_DEVICES= $(BIN)/python tools/run_series.py --in-place
+
+# Refresh the exact versions after changing dependencies.
+lock: env
+	{ head -n 2 $(CONSTRAINTS); $(BIN)/python -m pip freeze --exclude-editable \
+		| sed -E 's/^torch==([0-9.]+)\+cpu$$/torch==\1/'; } > $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS)
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

@@ -1,0 +1,273 @@
+"""vae_tutorial.data: loading, splits, binarization and batches (notebook 00)."""
+
+from __future__ import annotations
+
+import gzip
+import os
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vae_tutorial import Batches, Split, binarize, binarize_static, load_data, mnist
+from vae_tutorial.data import DatasetFallbackWarning, check_images, locate_mnist
+
+from . import idx_files
+
+
+def _rows(images: torch.Tensor) -> set[bytes]:
+    return {row.numpy().tobytes() for row in images.flatten(1)}
+
+
+# --- the 8x8 digits ----------------------------------------------------------------------------
+
+
+def test_digits_splits_are_disjoint_and_cover_the_data_set():
+    data = load_data("digits", verbose=False)
+    assert data.name == "digits" and data.image_shape == (1, 8, 8) and data.image_dim == 64
+    sizes = [len(data.train), len(data.validation), len(data.test)]
+    assert sum(sizes) == 1797
+    assert len(data.test) == round(1797 * 0.2)
+    parts = [data.train, data.validation, data.test]
+    for split in parts:
+        assert split.images.dtype == torch.float32 and split.labels.dtype == torch.int64
+        assert 0 <= split.images.min() and split.images.max() == 1
+    # Seeded permutations of the same 1,797 images: counts per label add up exactly.
+    from sklearn.datasets import load_digits
+
+    target = np.bincount(load_digits().target, minlength=10)
+    got = sum(torch.bincount(p.labels, minlength=10) for p in parts).numpy()
+    np.testing.assert_array_equal(got, target)
+
+
+def test_digits_split_is_seeded():
+    a, b = load_data("digits", seed=3, verbose=False), load_data("digits", seed=3, verbose=False)
+    c = load_data("digits", seed=4, verbose=False)
+    assert torch.equal(a.train.images, b.train.images)
+    assert not torch.equal(a.train.images, c.train.images)
+
+
+def test_load_data_says_which_data_set_it_used(capsys):
+    load_data("digits")
+    assert capsys.readouterr().out.startswith("Using digits:")
+
+
+@pytest.mark.parametrize("bad", ["MNIST", "cifar", ""])
+def test_unknown_dataset_is_refused(bad):
+    with pytest.raises(ValueError, match="dataset must be one of"):
+        load_data(bad)
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1.0, -0.1, 1.5])
+def test_validation_fraction_must_be_a_proper_fraction(fraction):
+    with pytest.raises(ValueError, match="validation_fraction"):
+        load_data("digits", validation_fraction=fraction)
+
+
+# --- finding MNIST and falling back -----------------------------------------------------------
+
+
+def test_auto_without_mnist_falls_back_to_digits_with_a_warning(no_mnist, capsys):
+    with pytest.warns(DatasetFallbackWarning, match="8x8 digits"):
+        data = load_data("auto")
+    assert data.name == "digits"
+    assert "Using digits" in capsys.readouterr().out
+
+
+def test_mnist_without_any_copy_says_what_to_do(no_mnist):
+    with pytest.raises(mnist.MnistUnavailableError, match="VAE_TUTORIAL_DATA"):
+        load_data("mnist")
+
+
+def test_a_named_folder_is_used_and_split(tiny_mnist):
+    folder, contents = tiny_mnist
+    data = load_data("mnist", root=folder, validation_fraction=1 / 6, verbose=False)
+    assert data.name == "mnist" and data.image_shape == (1, 28, 28)
+    assert (len(data.train), len(data.validation), len(data.test)) == (25, 5, 12)
+    train_pixels = np.frombuffer(contents[idx_files.NAMES[0]], np.uint8, offset=16).reshape(30, 784)
+    expected = {(row.astype(np.float32) / 255).tobytes() for row in train_pixels}
+    assert _rows(data.train.images) | _rows(data.validation.images) == expected
+    np.testing.assert_array_equal(data.test.labels.numpy(), np.arange(12) % 10)
+
+
+def test_the_environment_variable_names_the_folder(tiny_mnist, monkeypatch):
+    folder, _ = tiny_mnist
+    monkeypatch.setenv("VAE_TUTORIAL_DATA", str(folder))
+    assert locate_mnist() == folder
+    assert load_data("auto", verbose=False).name == "mnist"
+
+
+def test_decompressed_files_are_accepted(tmp_path, monkeypatch):
+    contents = idx_files.tiny_mnist()
+    monkeypatch.setattr(mnist, "MNIST_SHA256", idx_files.checksums(contents))
+    folder = idx_files.write_folder(tmp_path / "raw", contents, gzipped=False)
+    assert len(load_data("mnist", root=folder, verbose=False).test) == 12
+
+
+def test_a_named_folder_missing_a_file_fails_clearly(tiny_mnist):
+    folder, _ = tiny_mnist
+    (folder / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(FileNotFoundError, match="t10k-labels-idx1-ubyte"):
+        load_data("auto", root=folder)
+
+
+def test_a_corrupt_file_is_never_trusted(tiny_mnist):
+    folder, contents = tiny_mnist
+    corrupted = bytearray(contents["train-images-idx3-ubyte"])
+    corrupted[100] ^= 0xFF
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(bytes(corrupted)))
+    with pytest.raises(mnist.ChecksumError, match="checksum"):
+        load_data("auto", root=folder)
+
+
+def test_the_cache_is_used_when_nothing_is_named(tiny_mnist, monkeypatch, tmp_path):
+    folder, contents = tiny_mnist
+    monkeypatch.delenv("VAE_TUTORIAL_DATA", raising=False)
+    monkeypatch.setenv("VAE_TUTORIAL_CACHE", str(tmp_path / "cache"))
+    idx_files.write_folder(tmp_path / "cache" / "mnist", contents)
+    assert locate_mnist(download=False) == tmp_path / "cache" / "mnist"
+
+
+# --- the real MNIST ---------------------------------------------------------------------------
+
+
+@pytest.mark.mnist
+def test_real_mnist_matches_its_published_statistics():
+    data = load_data("mnist", verbose=False)
+    assert data.source == os.environ["VAE_TUTORIAL_DATA"]
+    official_train = torch.cat([data.train.labels, data.validation.labels])
+    # Label counts from the data set's README in ../shared/data/mnist.
+    assert torch.bincount(official_train).tolist() == [
+        5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949,
+    ]  # fmt: skip
+    assert torch.bincount(data.test.labels).tolist() == [
+        980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009,
+    ]  # fmt: skip
+    pixels = torch.cat([data.train.images, data.validation.images])
+    assert pixels.mean().item() == pytest.approx(0.1307, abs=5e-5)
+    assert pixels.std().item() == pytest.approx(0.3081, abs=5e-5)
+    assert (len(data.train), len(data.validation), len(data.test)) == (50_000, 10_000, 10_000)
+
+
+# --- checks on images -------------------------------------------------------------------------
+
+
+def test_check_images_explains_each_mistake():
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        check_images(np.zeros((1, 1, 2, 2)))
+    with pytest.raises(TypeError, match="/ 255"):
+        check_images(torch.zeros(1, 1, 2, 2, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="unsqueeze"):
+        check_images(torch.zeros(3, 2, 2))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        check_images(torch.full((1, 1, 2, 2), 1.5))
+
+
+def test_split_checks_labels_against_images():
+    with pytest.raises(ValueError, match="labels must have shape"):
+        Split(torch.zeros(4, 1, 2, 2), torch.zeros(3, dtype=torch.int64))
+
+
+# --- binarization -----------------------------------------------------------------------------
+
+
+def test_binarize_is_an_unbiased_bernoulli_sample():
+    probs = torch.linspace(0, 1, 64).reshape(1, 1, 8, 8)
+    generator = torch.Generator().manual_seed(0)
+    n = 4000
+    draws = torch.stack([binarize(probs, generator) for _ in range(n)])
+    assert set(draws.unique().tolist()) <= {0.0, 1.0}
+    # Independent reference: the mean and variance of torch.distributions.Bernoulli.
+    reference = torch.distributions.Bernoulli(probs=probs)
+    standard_error = (reference.variance / n).sqrt()
+    assert ((draws.mean(0) - reference.mean).abs() <= 5 * standard_error + 1e-6).all()
+    assert torch.equal(draws[:, probs == 0].unique(), torch.tensor([0.0]))
+    assert torch.equal(draws[:, probs == 1].unique(), torch.tensor([1.0]))
+
+
+def test_binarize_static_is_seeded_and_binary():
+    data = load_data("digits", verbose=False)
+    a, b, c = binarize_static(data, 1), binarize_static(data, 1), binarize_static(data, 2)
+    assert torch.equal(a.test.images, b.test.images)
+    assert not torch.equal(a.test.images, c.test.images)
+    assert set(a.train.images.unique().tolist()) == {0.0, 1.0}
+    assert torch.equal(a.train.labels, data.train.labels)
+
+
+# --- batches ----------------------------------------------------------------------------------
+
+
+def _numbered_split(n: int) -> Split:
+    """Image i is filled with i / n, so each batch tells which images it holds."""
+    images = (torch.arange(n, dtype=torch.float32) / n).reshape(n, 1, 1, 1).expand(n, 1, 2, 2)
+    return Split(images.contiguous(), torch.arange(n))
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 300), batch_size=st.integers(1, 64), seed=st.integers(0, 2**31))
+def test_each_epoch_visits_every_example_exactly_once(n, batch_size, seed):
+    batches = Batches(_numbered_split(n), batch_size, binarize=None, seed=seed)
+    for _ in range(2):
+        seen = [labels for _, labels in batches]
+        assert len(seen) == len(batches) == -(-n // batch_size)
+        assert all(len(s) == batch_size for s in seen[:-1])
+        visited = torch.cat(seen)
+        assert torch.equal(visited.sort().values, torch.arange(n))
+
+
+def test_images_and_labels_stay_together():
+    split = _numbered_split(100)
+    for x, labels in Batches(split, 7, binarize=None, seed=1):
+        assert torch.equal(x[:, 0, 0, 0], labels.float() / 100)
+
+
+def test_drop_last_and_no_shuffle():
+    batches = Batches(_numbered_split(10), 4, shuffle=False, binarize=None, drop_last=True)
+    assert [labels.tolist() for _, labels in batches] == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    with pytest.raises(ValueError, match="no batch"):
+        Batches(_numbered_split(3), 4, drop_last=True)
+
+
+def test_batches_are_reproducible_and_epochs_differ():
+    split = load_data("digits", verbose=False).train
+    first = [x for x, _ in Batches(split, 32, seed=5)]
+    again = [x for x, _ in Batches(split, 32, seed=5)]
+    other = [x for x, _ in Batches(split, 32, seed=6)]
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not torch.equal(first[0], other[0])
+    batches = Batches(split, 32, seed=5)
+    epoch_1, epoch_2 = ([y for _, y in batches] for _ in range(2))
+    assert not torch.equal(torch.cat(epoch_1), torch.cat(epoch_2))
+
+
+def test_dynamic_binarization_resamples_every_batch():
+    split = Split(torch.full((64, 1, 4, 4), 0.5), torch.zeros(64, dtype=torch.int64))
+    a, b = (x for x, _ in Batches(split, 32, shuffle=False, seed=0))
+    assert set(a.unique().tolist()) == {0.0, 1.0}
+    assert not torch.equal(a, b)  # same grey images, different draws
+    grey = next(iter(Batches(split, 32, binarize=None)))[0]
+    assert torch.equal(grey, split.images[:32])
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"batch_size": 0}, "batch_size"),
+        ({"batch_size": 2.5}, "batch_size"),
+        ({"batch_size": True}, "batch_size"),
+        ({"binarize": "static"}, "binarize must be one of"),
+    ],
+)
+def test_bad_batch_settings_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Batches(_numbered_split(10), **kwargs)
+
+
+@pytest.mark.gpu
+def test_batches_live_on_the_gpu():
+    split = _numbered_split(100)
+    x, labels = next(iter(Batches(split, 16, device="cuda", seed=0)))
+    assert x.device.type == "cuda" and labels.device.type == "cuda"
+    assert set(x.unique().tolist()) <= {0.0, 1.0}

@@ -1,0 +1,158 @@
+"""Execute the notebook series headless with papermill and report time and peak memory.
+
+    python tools/run_series.py                     # default parameters, into build/tutorial/
+    python tools/run_series.py --quick             # the fast parameters used by the tests
+    python tools/run_series.py --in-place          # refresh the committed outputs (make outputs)
+    python tools/run_series.py notebooks/00_*.ipynb
+
+Each notebook runs in its own papermill process, so the peak resident memory reported is that of
+the largest process of that run (the kernel). A failing notebook is reported with the cell that
+failed; the others still run, and the exit status is 1. With --in-place a notebook is replaced
+only after it executed without error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def series() -> list[Path]:
+    """The numbered notebooks, in order."""
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def strip_run_metadata(path: Path) -> None:
+    """Drop papermill's timings so committed notebooks change only when their content does."""
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+    nbformat.write(nb, path)
+
+
+def dataset_used(path: Path) -> str:
+    """The data set a notebook reported with load_data's "Using ..." line, if any."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            for line in str(output.get("text", "")).splitlines():
+                if line.startswith("Using "):
+                    return line.split(":", 1)[0].removeprefix("Using ")
+    return "-"
+
+
+def execute(notebook: Path, output: Path, parameters: dict) -> dict:
+    """Run one notebook in a papermill subprocess; return its outcome, time and peak memory."""
+    command = [sys.executable, "-m", "papermill", str(notebook), str(output)]
+    command += ["--cwd", str(notebook.parent), "--kernel", "python3", "--no-progress-bar"]
+    for name, value in parameters.items():
+        command += ["-p", name, str(value)]
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log = process.stdout.read()
+    process.stdout.close()
+    # Reap it ourselves to get the rusage of papermill and of every process it waited for,
+    # the kernel included: ru_maxrss is then the largest of their peak resident sizes.
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - start
+    ok = process.returncode == 0
+    return {
+        "notebook": notebook.name,
+        "ok": ok,
+        "seconds": round(seconds, 1),
+        "peak_rss_mib": round(usage.ru_maxrss / 1024),  # Linux reports KiB
+        "dataset": dataset_used(output) if ok else "-",
+        "log": "" if ok else log.decode(errors="replace"),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: the whole series")
+    parser.add_argument("--quick", action="store_true", help="fast parameters (quick=True)")
+    parser.add_argument("--device", default=None, help="auto, cpu, cuda or mps")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--output-dir", type=Path, default=ROOT / "build" / "tutorial")
+    where.add_argument("--in-place", action="store_true", help="overwrite the notebooks")
+    args = parser.parse_args(argv)
+
+    parameters = {}
+    if args.quick:
+        parameters["quick"] = True
+    if args.device:
+        parameters["device"] = args.device
+    if args.in_place and parameters:
+        parser.error("--in-place keeps the default parameters; drop --quick and --device")
+    notebooks = [p.resolve() for p in args.notebooks] or series()
+    if not notebooks:
+        parser.error(f"no notebooks found in {NOTEBOOKS}")
+    if not args.in_place:
+        args.output_dir.mkdir(parents=True, exist_ok=True)
+
+    results = []
+    for notebook in notebooks:
+        print(f"Executing {notebook.name} ...", flush=True)
+        if args.in_place:
+            fd, tmp = tempfile.mkstemp(suffix=".ipynb", dir=notebook.parent)
+            os.close(fd)
+            output = Path(tmp)
+        else:
+            output = args.output_dir / notebook.name
+        result = execute(notebook, output, parameters)
+        if args.in_place:
+            if result["ok"]:
+                strip_run_metadata(output)
+                os.replace(output, notebook)
+            else:
+                output.unlink(missing_ok=True)
+        results.append(result)
+        mark = "ok" if result["ok"] else "FAILED"
+        print(
+            f"  {mark}: {result['seconds']} s, peak memory {result['peak_rss_mib']} MiB, "
+            f"data set {result['dataset']}",
+            flush=True,
+        )
+        if not result["ok"]:
+            print(result["log"], file=sys.stderr)
+
+    mode = "quick" if args.quick else "default"
+    lines = [
+        f"# Run summary ({mode} parameters)",
+        "",
+        "| notebook | status | seconds | peak memory (MiB) | data set |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['notebook']} | {'ok' if r['ok'] else 'FAILED'} | {r['seconds']} "
+        f"| {r['peak_rss_mib']} | {r['dataset']} |"
+        for r in results
+    ]
+    total = sum(r["seconds"] for r in results)
+    lines += ["", f"Total: {total:.1f} s for {len(results)} notebooks."]
+    summary_dir = ROOT / "build" if args.in_place else args.output_dir
+    summary_dir.mkdir(parents=True, exist_ok=True)
+    (summary_dir / "summary.md").write_text("\n".join(lines) + "\n")
+    (summary_dir / "summary.json").write_text(
+        json.dumps([{k: v for k, v in r.items() if k != "log"} for r in results], indent=2)
+    )
+    print("\n".join(lines))
+    print(f"\nExecuted notebooks and summary in {summary_dir}")
+    return 0 if all(r["ok"] for r in results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,314 @@
+"""Digit images as in-memory tensors, binarization and fast seeded minibatches.
+
+Introduced in notebook 00. ``load_data("auto")`` gives MNIST when it can be had (a folder you name,
+``$VAE_TUTORIAL_DATA``, the download cache, or a verified download) and otherwise scikit-learn's
+bundled 8x8 digits, which need no network, saying which it used.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import mnist
+
+DATASETS = ("auto", "mnist", "digits")
+BINARIZATIONS = ("dynamic", None)
+
+
+class DatasetFallbackWarning(UserWarning):
+    """``dataset="auto"`` could not get MNIST and is using the 8x8 digits instead."""
+
+
+def check_images(images: torch.Tensor, name: str = "images") -> None:
+    """Fail clearly unless ``images`` is a float tensor (batch, 1, height, width) in [0, 1]."""
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(images).__name__}")
+    if not images.is_floating_point():
+        raise TypeError(
+            f"{name} must be floating point in [0, 1], got {images.dtype}; "
+            "for uint8 pixels use images.float() / 255"
+        )
+    if images.dim() != 4 or images.shape[1] != 1:
+        raise ValueError(
+            f"{name} must have shape (batch, 1, height, width), got {tuple(images.shape)}; "
+            "add the channel axis with images.unsqueeze(1)"
+        )
+    if images.numel() and (images.min() < 0 or images.max() > 1):
+        raise ValueError(
+            f"{name} must lie in [0, 1], got values in "
+            f"[{images.min().item():.3g}, {images.max().item():.3g}]"
+        )
+
+
+@dataclass(frozen=True)
+class Split:
+    """One part of a data set.
+
+    :param images: shape (n, 1, height, width), float32 in [0, 1].
+    :param labels: shape (n,), int64 digit classes 0-9.
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    def __post_init__(self) -> None:
+        check_images(self.images)
+        if self.labels.shape != (self.images.shape[0],):
+            raise ValueError(
+                f"labels must have shape ({self.images.shape[0]},), got {tuple(self.labels.shape)}"
+            )
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+
+@dataclass(frozen=True)
+class DigitData:
+    """A data set split into train, validation (held out from training) and test."""
+
+    name: str  # "mnist" or "digits"
+    source: str  # where the images came from, in words
+    train: Split
+    validation: Split
+    test: Split
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(1, height, width): (1, 28, 28) for MNIST, (1, 8, 8) for the digits."""
+        return tuple(self.train.images.shape[1:])
+
+    @property
+    def image_dim(self) -> int:
+        """Pixels per image: height * width."""
+        return int(np.prod(self.image_shape))
+
+    def describe(self) -> str:
+        _, height, width = self.image_shape
+        return (
+            f"{self.name}: {len(self.train)} train / {len(self.validation)} validation / "
+            f"{len(self.test)} test images of {height}x{width} pixels, from {self.source}"
+        )
+
+
+def _to_split(images: np.ndarray, labels: np.ndarray, scale: float) -> Split:
+    x = torch.from_numpy(images.astype(np.float32)).div_(scale).unsqueeze(1)  # astype copies
+    return Split(x, torch.from_numpy(labels.astype(np.int64)))
+
+
+def _validation_count(n: int, fraction: float) -> int:
+    if not 0 < fraction < 1:
+        raise ValueError(f"validation_fraction must lie in (0, 1), got {fraction}")
+    return max(1, round(n * fraction))
+
+
+def _hold_out(
+    images: np.ndarray, labels: np.ndarray, fraction: float, seed: int
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Split off a seeded random ``fraction`` of the examples: (kept, held_out)."""
+    order = np.random.default_rng(seed).permutation(len(images))
+    n_held = _validation_count(len(images), fraction)
+    kept, held = order[:-n_held], order[-n_held:]
+    return (images[kept], labels[kept]), (images[held], labels[held])
+
+
+def locate_mnist(root: Path | str | None = None, *, download: bool | None = None) -> Path:
+    """The folder of verified MNIST files.
+
+    Looked for in order: ``root``, ``$VAE_TUTORIAL_DATA``, the cache, then a download into the
+    cache (unless ``download`` is False or ``$VAE_TUTORIAL_OFFLINE`` is set).
+
+    Introduced in notebook 00.
+
+    :raises FileNotFoundError, mnist.ChecksumError: a folder you named is missing files or corrupt.
+    :raises mnist.MnistUnavailableError: no copy and no download; the message says what to do.
+    """
+    named = root if root is not None else os.environ.get("VAE_TUTORIAL_DATA") or None
+    if named is not None:
+        folder = Path(named).expanduser()
+        mnist.read_verified(folder)  # raises with the reason if unusable
+        return folder
+    cache = mnist.default_cache_dir() / "mnist"
+    try:
+        mnist.read_verified(cache)
+        return cache
+    except (FileNotFoundError, mnist.ChecksumError):
+        pass
+    if download is None:
+        download = not os.environ.get("VAE_TUTORIAL_OFFLINE")
+    if not download:
+        raise mnist.MnistUnavailableError(
+            f"MNIST is not in {cache} and downloading is off. Set VAE_TUTORIAL_DATA to a folder "
+            "holding the four MNIST IDX files, allow the download, or use dataset='digits'."
+        )
+    return mnist.download(cache)
+
+
+def _load_mnist(folder: Path, validation_fraction: float, seed: int) -> DigitData:
+    arrays = mnist.load_arrays(folder)
+    kept, held = _hold_out(
+        arrays["train_images"], arrays["train_labels"], validation_fraction, seed
+    )
+    return DigitData(
+        name="mnist",
+        source=str(folder),
+        train=_to_split(*kept, scale=255.0),
+        validation=_to_split(*held, scale=255.0),
+        test=_to_split(arrays["test_images"], arrays["test_labels"], scale=255.0),
+    )
+
+
+DIGITS_TEST_FRACTION = 0.2  # the 8x8 digits have no official test set
+
+
+def _load_digits(validation_fraction: float, seed: int) -> DigitData:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = bunch.images.astype(np.float32)  # (1797, 8, 8), grey levels 0..16
+    rest, test = _hold_out(images, bunch.target, DIGITS_TEST_FRACTION, seed)
+    kept, held = _hold_out(*rest, validation_fraction, seed + 1)
+    return DigitData(
+        name="digits",
+        source="scikit-learn's bundled 8x8 digits (UCI optical digits, 1,797 images)",
+        train=_to_split(*kept, scale=16.0),
+        validation=_to_split(*held, scale=16.0),
+        test=_to_split(*test, scale=16.0),
+    )
+
+
+def load_data(
+    dataset: str = "auto",
+    root: Path | str | None = None,
+    *,
+    validation_fraction: float = 1 / 6,
+    seed: int = 0,
+    download: bool | None = None,
+    verbose: bool = True,
+) -> DigitData:
+    """Load digit images as in-memory tensors with a held-out validation split.
+
+    Introduced in notebook 00.
+
+    :param dataset: ``"mnist"``, ``"digits"`` (scikit-learn's 8x8, no network needed) or
+        ``"auto"``: MNIST when it can be had, else the digits, with a warning saying why.
+    :param root: a folder holding the MNIST files; default ``$VAE_TUTORIAL_DATA``, then the cache.
+    :param validation_fraction: share of the training images held out for validation
+        (MNIST: 10,000 of 60,000 by default). The test set stays untouched.
+    :param seed: seeds the validation split (and the digits' test split).
+    :param download: allow a download into the cache; default: unless ``$VAE_TUTORIAL_OFFLINE``.
+    """
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r}")
+    _validation_count(1, validation_fraction)
+    if dataset == "digits":
+        data = _load_digits(validation_fraction, seed)
+    else:
+        try:
+            folder = locate_mnist(root, download=download)
+        except mnist.MnistUnavailableError as err:
+            if dataset == "mnist":
+                raise
+            warnings.warn(
+                f"MNIST is not available, so this run uses scikit-learn's 8x8 digits instead. "
+                f"Figures and numbers will differ from the published ones.\n{err}",
+                DatasetFallbackWarning,
+                stacklevel=2,
+            )
+            data = _load_digits(validation_fraction, seed)
+        else:
+            data = _load_mnist(folder, validation_fraction, seed)
+    if verbose:
+        print(f"Using {data.describe()}")
+    return data
+
+
+def binarize(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Sample binary pixels: each pixel is 1 with probability equal to its grey level.
+
+    Introduced in notebook 00. Applied afresh to every batch this is *dynamic* binarization
+    (Burda, Grosse & Salakhutdinov 2016); applied once to the data set it is *static*.
+
+    :param images: (batch, 1, height, width) in [0, 1].
+    :return: same shape and dtype, values in {0, 1}; its expectation is ``images``.
+    """
+    check_images(images)
+    return torch.bernoulli(images, generator=generator)
+
+
+def binarize_static(data: DigitData, seed: int = 0) -> DigitData:
+    """A copy of ``data`` binarized once, with a seeded generator, the same on every run."""
+    generator = torch.Generator().manual_seed(seed)
+    splits = {
+        part: replace(getattr(data, part), images=binarize(getattr(data, part).images, generator))
+        for part in ("train", "validation", "test")
+    }
+    return replace(data, **splits)
+
+
+class Batches:
+    """Seeded minibatches drawn from whole tensors (no per-sample Python, no DataLoader workers).
+
+    Introduced in notebook 00. Each pass over it is one epoch; successive epochs are shuffled
+    differently, but the sequence of epochs is the same for the same seed.
+
+    :param split: the images (n, 1, height, width) and labels (n,) to draw from.
+    :param binarize: ``"dynamic"`` re-samples binary pixels for every batch; ``None`` keeps
+        the grey levels.
+    :param drop_last: skip a final batch smaller than ``batch_size``.
+    :param device: where the batches live; the split is copied there once.
+    Yields ``(x, labels)``: x of shape (batch, 1, height, width), labels of shape (batch,).
+    """
+
+    def __init__(
+        self,
+        split: Split,
+        batch_size: int = 128,
+        *,
+        shuffle: bool = True,
+        binarize: str | None = "dynamic",
+        seed: int = 0,
+        drop_last: bool = False,
+        device: torch.device | str | None = None,
+    ) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if binarize not in BINARIZATIONS:
+            raise ValueError(f"binarize must be one of {BINARIZATIONS}, got {binarize!r}")
+        if drop_last and len(split) < batch_size:
+            raise ValueError(
+                f"drop_last=True with {len(split)} examples and batch_size={batch_size} "
+                "would yield no batch"
+            )
+        device = torch.device(device) if device is not None else split.images.device
+        self.images = split.images.to(device)
+        self.labels = split.labels.to(device)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.binarize = binarize
+        self.drop_last = drop_last
+        self.order_generator = torch.Generator().manual_seed(seed)
+        self.pixel_generator = torch.Generator(device=device).manual_seed(seed + 1)
+
+    def __len__(self) -> int:
+        n = self.images.shape[0]
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        n = self.images.shape[0]
+        if self.shuffle:
+            order = torch.randperm(n, generator=self.order_generator).to(self.images.device)
+        else:
+            order = torch.arange(n, device=self.images.device)
+        for batch in range(len(self)):
+            index = order[batch * self.batch_size : (batch + 1) * self.batch_size]
+            x = self.images.index_select(0, index)
+            if self.binarize == "dynamic":
+                x = torch.bernoulli(x, generator=self.pixel_generator)
+            yield x, self.labels.index_select(0, index)

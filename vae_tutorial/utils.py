@@ -1,0 +1,90 @@
+"""Seeding, device choice and an environment report. Introduced in notebook 00."""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import sys
+
+import numpy as np
+import torch
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and PyTorch so that a CPU rerun gives the same numbers.
+
+    Introduced in notebook 00.
+
+    :param seed: a non-negative integer.
+    :return: a ``torch.Generator`` seeded with ``seed``, for code that takes one explicitly.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 -- seeds code that uses the legacy global RNG
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    # Hash randomisation only affects subprocesses started after this point.
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def pick_device(preference: str = "auto") -> torch.device:
+    """Return the device to compute on.
+
+    Introduced in notebook 00.
+
+    :param preference: ``"auto"`` picks CUDA, then Apple MPS, then the CPU;
+        ``"cpu"``, ``"cuda"`` or ``"mps"`` ask for one and fail clearly if it is missing.
+    """
+    if preference not in DEVICE_CHOICES:
+        raise ValueError(f"device must be one of {DEVICE_CHOICES}, got {preference!r}")
+    if preference == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if preference == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(
+            "device='cuda' was requested but PyTorch sees no CUDA GPU "
+            f"(torch {torch.__version__}). Use device='auto' or 'cpu'."
+        )
+    if preference == "mps" and not _mps_available():
+        raise RuntimeError(
+            "device='mps' was requested but Apple's MPS backend is not available. "
+            "Use device='auto' or 'cpu'."
+        )
+    return torch.device(preference)
+
+
+def environment_report(device: torch.device | None = None) -> dict[str, str]:
+    """Versions and hardware that the notebooks' results depend on.
+
+    Introduced in notebook 00.
+    """
+    import matplotlib
+    import sklearn
+
+    device = device if device is not None else pick_device("auto")
+    report = {
+        "python": platform.python_version(),
+        "platform": f"{platform.system()} {platform.machine()}",
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "matplotlib": matplotlib.__version__,
+        "scikit-learn": sklearn.__version__,
+        "device": str(device),
+        "cpu threads": str(torch.get_num_threads()),
+    }
+    if device.type == "cuda":
+        report["gpu"] = torch.cuda.get_device_name(device)
+    report["executable"] = sys.executable
+    return report
