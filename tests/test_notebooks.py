@@ -1,0 +1,114 @@
+"""The notebooks: their shape, their committed outputs, and a quick headless run of each.
+
+nbval (run by `make test` on notebooks/) separately re-executes each notebook with its committed
+parameters and compares the outputs of cells tagged `nbval-check-output`.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNNER = ROOT / "tools" / "run_series.py"
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+MAX_BYTES = 1_000_000  # committed notebooks stay small
+PARAMETERS = {"quick", "seed", "device", "dataset"}
+
+
+def _read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def test_the_series_is_numbered_from_00_without_gaps():
+    numbers = [int(p.name[:2]) for p in NOTEBOOKS]
+    assert numbers == list(range(len(numbers))) and numbers
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_follows_the_house_skeleton(path):
+    nb = _read(path)
+    nbformat.validate(nb)
+    title = nb.cells[0]
+    assert title.cell_type == "markdown" and title.source.startswith(f"# {path.name[:2]} ·")
+    assert "Learning objectives" in title.source and "badge" in title.source
+    headings = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    for section in ("## Summary", "## Exercises", "## References"):
+        assert any(section in h for h in headings), f"{path.name} lacks {section}"
+    assert nb.metadata.kernelspec.name == "python3"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_one_parameters_cell_with_the_common_parameters(path):
+    cells = [c for c in _read(path).cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, "papermill needs exactly one cell tagged 'parameters'"
+    assigned = {
+        target.id
+        for node in ast.parse(cells[0].source).body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+    }
+    assert PARAMETERS <= assigned
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_outputs_come_from_one_clean_run(path):
+    assert path.stat().st_size < MAX_BYTES, f"{path.name} is {path.stat().st_size:,} bytes"
+    nb = _read(path)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    # Executed top to bottom in one kernel: counts 1, 2, 3, ...
+    assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
+    for cell in code:
+        assert not any(o.output_type == "error" for o in cell.outputs)
+        assert "papermill" not in cell.metadata and "execution" not in cell.metadata
+    assert "papermill" not in nb.metadata
+    assert any("nbval-check-output" in c.metadata.get("tags", []) for c in code)
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_executes_in_quick_mode(path, tmp_path):
+    run = subprocess.run(
+        [sys.executable, RUNNER, "--quick", "--output-dir", tmp_path, path],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    (summary,) = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["ok"] and (tmp_path / path.name).is_file()
+    print(f"{path.name}: {summary['seconds']} s, peak {summary['peak_rss_mib']} MiB")
+
+
+def _broken_notebook(path: Path) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    parameters = nbformat.v4.new_code_cell("quick = False")
+    parameters.metadata.tags = ["parameters"]
+    nb.cells = [
+        parameters,
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("raise ValueError('broken on purpose')"),
+    ]
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.notebook
+def test_a_failing_notebook_is_reported_and_never_overwritten(tmp_path):
+    path = _broken_notebook(tmp_path / "99_broken.ipynb")
+    original = path.read_bytes()
+    run = subprocess.run(
+        [sys.executable, RUNNER, "--in-place", path], capture_output=True, text=True, cwd=ROOT
+    )
+    assert run.returncode == 1
+    assert "FAILED" in run.stdout and "broken on purpose" in run.stderr
+    assert "In [3]" in run.stderr or "cell 3" in run.stderr.lower(), "the failing cell is named"
+    assert path.read_bytes() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["99_broken.ipynb"]
