@@ -7,8 +7,8 @@
 
 Each notebook runs in its own papermill process, so the peak resident memory reported is that of
 the largest process of that run (the kernel). A failing notebook is reported with the cell that
-failed; the others still run, and the exit status is 1. With --in-place a notebook is replaced
-only after it executed without error.
+failed and its traceback; the others still run, and the exit status is 1. With --in-place a
+notebook is replaced only after it executed without error.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -54,17 +55,39 @@ def dataset_used(path: Path) -> str:
     return "-"
 
 
+def execute_one(notebook: Path, output: Path, parameters: dict) -> int:
+    """Child process: run papermill; on an error, name the cell and show its traceback."""
+    import re
+
+    import papermill
+
+    try:
+        papermill.execute_notebook(
+            notebook,
+            output,
+            parameters=parameters,
+            cwd=notebook.parent,
+            kernel_name="python3",
+            progress_bar=sys.stderr.isatty(),  # cell by cell, when someone watches
+        )
+    except papermill.PapermillExecutionError as err:
+        traceback = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(err.traceback))  # drop colours
+        print(
+            f"\n{notebook.name}: cell In [{err.exec_count}] failed with "
+            f"{err.ename}: {err.evalue}\n{traceback}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 def execute(notebook: Path, output: Path, parameters: dict) -> dict:
-    """Run one notebook in a papermill subprocess; return its outcome, time and peak memory."""
-    command = [sys.executable, "-m", "papermill", str(notebook), str(output)]
-    command += ["--cwd", str(notebook.parent), "--kernel", "python3", "--no-progress-bar"]
-    for name, value in parameters.items():
-        command += ["-p", name, str(value)]
+    """Run one notebook in its own process; return its outcome, time and peak memory."""
+    command = [sys.executable, __file__, "--execute-one", json.dumps([str(notebook), str(output)])]
+    command += ["--parameters", json.dumps(parameters)]
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    log = process.stdout.read()
-    process.stdout.close()
-    # Reap it ourselves to get the rusage of papermill and of every process it waited for,
+    process = subprocess.Popen(command)
+    # Reap it ourselves to get the rusage of the child and of every process it waited for,
     # the kernel included: ru_maxrss is then the largest of their peak resident sizes.
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -76,7 +99,6 @@ def execute(notebook: Path, output: Path, parameters: dict) -> dict:
         "seconds": round(seconds, 1),
         "peak_rss_mib": round(usage.ru_maxrss / 1024),  # Linux reports KiB
         "dataset": dataset_used(output) if ok else "-",
-        "log": "" if ok else log.decode(errors="replace"),
     }
 
 
@@ -88,7 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--output-dir", type=Path, default=ROOT / "build" / "tutorial")
     where.add_argument("--in-place", action="store_true", help="overwrite the notebooks")
+    parser.add_argument("--execute-one", help=argparse.SUPPRESS)  # [notebook, output], as JSON
+    parser.add_argument("--parameters", default="{}", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.execute_one:
+        notebook, output = map(Path, json.loads(args.execute_one))
+        return execute_one(notebook, output, json.loads(args.parameters))
 
     parameters = {}
     if args.quick:
@@ -100,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     notebooks = [p.resolve() for p in args.notebooks] or series()
     if not notebooks:
         parser.error(f"no notebooks found in {NOTEBOOKS}")
+    for path in notebooks:
+        if path.suffix != ".ipynb" or not path.is_file():
+            parser.error(f"{path} is not a notebook file")
     if not args.in_place:
         args.output_dir.mkdir(parents=True, exist_ok=True)
 
@@ -116,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.in_place:
             if result["ok"]:
                 strip_run_metadata(output)
+                shutil.copymode(notebook, output)  # mkstemp made it private
                 os.replace(output, notebook)
             else:
                 output.unlink(missing_ok=True)
@@ -126,8 +157,6 @@ def main(argv: list[str] | None = None) -> int:
             f"data set {result['dataset']}",
             flush=True,
         )
-        if not result["ok"]:
-            print(result["log"], file=sys.stderr)
 
     mode = "quick" if args.quick else "default"
     lines = [
@@ -146,9 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     summary_dir = ROOT / "build" if args.in_place else args.output_dir
     summary_dir.mkdir(parents=True, exist_ok=True)
     (summary_dir / "summary.md").write_text("\n".join(lines) + "\n")
-    (summary_dir / "summary.json").write_text(
-        json.dumps([{k: v for k, v in r.items() if k != "log"} for r in results], indent=2)
-    )
+    (summary_dir / "summary.json").write_text(json.dumps(results, indent=2))
     print("\n".join(lines))
     print(f"\nExecuted notebooks and summary in {summary_dir}")
     return 0 if all(r["ok"] for r in results) else 1
