@@ -2,6 +2,7 @@
 #   make tutorial   execute the whole series headless on CPU (QUICK=1 for the fast parameters)
 #   make test       all tests: unit, notebooks (papermill), output regression (nbval), ruff
 #   make lab        open JupyterLab on the notebooks
+#   make assignments  student versions of the graded notebooks (nbgrader), checked by autograding
 # Each target creates the virtual environment .venv first if it is missing or out of date.
 
 SHELL := /bin/bash
@@ -19,7 +20,7 @@ ifneq ($(wildcard $(SHARED_MNIST)/SHA256SUMS),)
 export VAE_TUTORIAL_DATA ?= $(SHARED_MNIST)
 endif
 
-.PHONY: env tutorial test lint lab outputs lock clean
+.PHONY: env tutorial test lint lab assignments outputs lock clean
 
 env: $(STAMP)
 
@@ -45,6 +46,11 @@ test: lint
 
 lab: env
 	$(BIN)/jupyter lab notebooks
+
+# Instructors: student versions (nbgrader, offline) in build/course/release/, and a check that
+# they score 0 while the masters score full marks.
+assignments: env
+	$(BIN)/python tools/assignments.py --course-dir build/course --check
 
 # Re-execute the committed notebooks in place: default parameters, seed 0, CPU only.
 outputs: env

@@ -1,0 +1,58 @@
+"""vae_tutorial.vae: the assembled model (notebooks 04-06)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from vae_tutorial import VAE, ConvEncoder, GaussianDecoder, MLPEncoder, VAEConfig
+
+
+def test_default_is_the_classic_784_400_20():
+    model = VAE()
+    assert isinstance(model.encoder, MLPEncoder)
+    sizes = [p.shape for p in model.parameters()]
+    assert sum(p.numel() for p in model.parameters()) == (
+        (784 * 400 + 400) + 2 * (400 * 20 + 20) + (20 * 400 + 400) + (400 * 784 + 784)
+    ), sizes
+
+
+def test_forward_and_generate_shapes():
+    model = VAE(VAEConfig(image_shape=(1, 8, 8), hidden_dims=(16,), latent_dim=2))
+    out = model(torch.rand(5, 1, 8, 8))
+    assert out["mu"].shape == out["logvar"].shape == out["z"].shape == (5, 2)
+    assert out["x_mean"].shape == (5, 1, 8, 8)
+    images = model.generate(4, torch.Generator().manual_seed(0))
+    assert images.shape == (4, 1, 8, 8) and ((images > 0) & (images < 1)).all()
+    binary = model.generate(4, torch.Generator().manual_seed(0), mean=False)
+    assert set(binary.unique().tolist()) <= {0.0, 1.0}
+    again = model.generate(4, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(images, again)
+
+
+def test_variants():
+    conv = VAE(VAEConfig(encoder="conv", likelihood="gaussian", learn_variance=True))
+    assert isinstance(conv.encoder, ConvEncoder) and isinstance(conv.decoder, GaussianDecoder)
+    assert "decoder.logvar" in dict(conv.named_parameters())
+
+
+@pytest.mark.parametrize(
+    "field, value", [("latent_dim", 0), ("encoder", "rnn"), ("likelihood", "poisson")]
+)
+def test_bad_config_is_refused(field, value):
+    with pytest.raises(ValueError, match=field):
+        VAEConfig(**{field: value})
+
+
+def test_config_is_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        VAEConfig().latent_dim = 3
+
+
+@pytest.mark.gpu
+def test_vae_runs_on_the_gpu():
+    model = VAE().cuda()
+    out = model(torch.rand(8, 1, 28, 28, device="cuda"))
+    assert out["x_mean"].device.type == "cuda"

@@ -1,0 +1,157 @@
+"""Coursework with nbgrader, offline: student versions from the master notebooks, and autograding.
+
+    python tools/assignments.py                      # student versions in build/course/release/
+    python tools/assignments.py --check              # ... then prove the grading loop (see below)
+
+The master notebooks in notebooks/ carry nbgrader metadata: solution regions
+(### BEGIN SOLUTION / ### END SOLUTION) and test cells with hidden parts
+(### BEGIN HIDDEN TESTS / ### END HIDDEN TESTS). Each master becomes one nbgrader assignment named
+after the notebook. `nbgrader generate_assignment` writes the student version without solutions,
+hidden tests or outputs. --check then autogrades, for each assignment, the student version as
+handed out (it must score 0) and the master (it must score full marks), and verifies that no line
+of a solution or of a hidden test reached the student version. No JupyterHub is involved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+REGIONS = {
+    "solution": ("### BEGIN SOLUTION", "### END SOLUTION"),
+    "hidden test": ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"),
+}
+
+
+def masters() -> list[Path]:
+    """The notebooks of the series that contain graded cells."""
+    return [
+        path
+        for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+        if any(
+            cell.metadata.get("nbgrader", {}).get("grade")
+            for cell in nbformat.read(path, as_version=4).cells
+        )
+    ]
+
+
+def nbgrader(*args: str, course: Path) -> None:
+    """Run an nbgrader command on the course folder; fail loudly with its output."""
+    bin_dir = str(Path(sys.executable).parent)  # nbgrader calls `alembic` from the environment
+    env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+    command = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course}"]
+    run = subprocess.run(command, capture_output=True, text=True, env=env, cwd=course)
+    if run.returncode != 0 or "[ERROR]" in run.stderr:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{run.stdout}\n{run.stderr}")
+
+
+def generate(course: Path, notebooks: list[Path]) -> dict[str, tuple[Path, Path]]:
+    """Copy each master into source/<name>/ and generate its student version in release/.
+
+    :return: assignment name -> (master, student version).
+    """
+    released = {}
+    for master in notebooks:
+        name = master.stem
+        source = course / "source" / name
+        shutil.rmtree(source, ignore_errors=True)
+        source.mkdir(parents=True)
+        shutil.copy2(master, source / master.name)
+        nbgrader("generate_assignment", name, "--force", course=course)
+        released[name] = (master, course / "release" / name / master.name)
+    return released
+
+
+def hidden_lines(master: Path) -> list[str]:
+    """Every non-blank line inside a solution or hidden-test region of ``master``."""
+    lines = []
+    for cell in nbformat.read(master, as_version=4).cells:
+        inside = False
+        for line in cell.source.splitlines():
+            stripped = line.strip()
+            if any(stripped == begin for begin, _ in REGIONS.values()):
+                inside = True
+            elif any(stripped == end for _, end in REGIONS.values()):
+                inside = False
+            elif inside and stripped:
+                lines.append(stripped)
+    return lines
+
+
+def leaked_lines(master: Path, student: Path) -> list[str]:
+    """Solution or hidden-test lines of the master that appear in the student version."""
+    text = "\n".join(c.source for c in nbformat.read(student, as_version=4).cells)
+    student_lines = {line.strip() for line in text.splitlines()}
+    markers = [marker for pair in REGIONS.values() for marker in pair]
+    leaks = [line for line in hidden_lines(master) if line in student_lines]
+    return leaks + [m for m in markers if m in text]
+
+
+def autograde(course: Path, name: str, submissions: dict[str, Path]) -> dict[str, tuple]:
+    """Autograde each copy of assignment ``name``; return (score, max_score) per student."""
+    from nbgrader.api import Gradebook
+
+    for student, notebook in submissions.items():
+        folder = course / "submitted" / student / name
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        shutil.copy2(notebook, folder / notebook.name)
+        nbgrader(
+            "autograde", name, f"--student={student}", "--force",
+            "--ExecutePreprocessor.timeout=600", course=course,
+        )  # fmt: skip
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        return {
+            student: (gradebook.find_submission(name, student).score,
+                      gradebook.find_submission(name, student).max_score)
+            for student in submissions
+        }  # fmt: skip
+
+
+def check(course: Path, released: dict[str, tuple[Path, Path]]) -> list[str]:
+    """Prove the grading loop on every assignment; return the problems found."""
+    problems = []
+    for name, (master, student_version) in released.items():
+        leaks = leaked_lines(master, student_version)
+        if leaks:
+            problems.append(f"{name}: the student version contains {leaks[:3]}")
+        scores = autograde(course, name, {"student": student_version, "master": master})
+        (student, most), (graded, full) = scores["student"], scores["master"]
+        print(f"{name}: student version {student:g}/{most:g}, master {graded:g}/{full:g}")
+        if full <= 0 or student != 0 or graded != full:
+            problems.append(f"{name}: expected 0 and full marks, got {scores}")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--course-dir", type=Path, default=ROOT / "build" / "course")
+    parser.add_argument("--check", action="store_true", help="autograde to prove the loop")
+    args = parser.parse_args(argv)
+    course = args.course_dir.resolve()
+    course.mkdir(parents=True, exist_ok=True)
+    notebooks = masters()
+    if not notebooks:
+        print("No notebook has graded cells yet.")
+        return 0
+    released = generate(course, notebooks)
+    for name, (_, student_version) in released.items():
+        print(f"{name}: student version {student_version}")
+    if args.check:
+        problems = check(course, released)
+        for problem in problems:
+            print(f"PROBLEM: {problem}", file=sys.stderr)
+        return 1 if problems else 0
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
