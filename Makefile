@@ -1,5 +1,6 @@
 # Everything a student or instructor needs, from a fresh clone:
-#   make tutorial   execute the whole series headless on CPU (QUICK=1 for the fast parameters)
+#   make tutorial   execute the whole series headless on CPU (QUICK=1: the fast parameters;
+#                   DEVICE=auto: use a GPU when there is one)
 #   make test       all tests: unit, notebooks (papermill), output regression (nbval), ruff
 #   make lab        open JupyterLab on the notebooks
 #   make assignments  student versions of the graded notebooks (nbgrader), checked by autograding
@@ -13,6 +14,7 @@ STAMP := $(VENV)/.installed
 CONSTRAINTS := requirements/constraints.txt
 OUT ?= build/tutorial
 QUICK ?=
+DEVICE ?= cpu
 
 # Use the shared MNIST copy beside the project when there is one and nothing else was chosen.
 SHARED_MNIST := $(abspath ../shared/data/mnist)
@@ -34,7 +36,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	touch $(STAMP)
 
 tutorial: env
-	$(BIN)/python tools/run_series.py --output-dir $(OUT) $(if $(QUICK),--quick)
+	$(BIN)/python tools/run_series.py --output-dir $(OUT) --device $(DEVICE) $(if $(QUICK),--quick)
 
 lint: env
 	$(BIN)/ruff check .
