@@ -116,6 +116,35 @@ def autograde(course: Path, name: str, submissions: dict[str, Path]) -> dict[str
         }  # fmt: skip
 
 
+def grades(course: Path, name: str, student: str) -> dict[str, tuple[float, float]]:
+    """Score and maximum of each graded cell of one autograded submission, by grade_id."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        submission = gradebook.find_submission(name, student)
+        return {
+            grade.name: (grade.score, grade.max_score)
+            for notebook in submission.notebooks
+            for grade in notebook.grades
+        }
+
+
+def replace_solution(master: Path, grade_id: str, code: str, destination: Path) -> Path:
+    """A copy of ``master`` whose solution region in cell ``grade_id`` holds ``code`` instead."""
+    nb = nbformat.read(master, as_version=4)
+    (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+    begin, end = REGIONS["solution"]
+    lines = cell.source.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == begin)
+    stop = next(i for i, line in enumerate(lines) if line.strip() == end)
+    indent = lines[start][: len(lines[start]) - len(lines[start].lstrip())]
+    replacement = [indent + line for line in code.strip().splitlines()]
+    cell.source = "\n".join(lines[:start] + replacement + lines[stop + 1 :])
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, destination)
+    return destination
+
+
 def check(course: Path, released: dict[str, tuple[Path, Path]]) -> list[str]:
     """Prove the grading loop on every assignment; return the problems found."""
     problems = []

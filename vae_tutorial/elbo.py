@@ -64,8 +64,8 @@ def negative_elbo(
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """The training loss: mean over the batch of -(reconstruction - beta * KL), in nats.
 
-    Introduced in notebook 04. beta = 1 is the VAE; other values weight the KL term
-    (Higgins et al. 2017), and only beta = 1 is a bound on log p(x).
+    Introduced in notebook 04. beta = 1 is the VAE's ELBO; other values weight the KL term
+    (Higgins et al. 2017): beta > 1 gives a looser lower bound on log p(x), beta < 1 no bound.
 
     :return: the scalar loss and the batch means of the terms (detached), for logging.
     """
