@@ -70,9 +70,9 @@ def generate(course: Path, notebooks: list[Path]) -> dict[str, tuple[Path, Path]
     return released
 
 
-def hidden_lines(master: Path) -> list[str]:
-    """Every non-blank line inside a solution or hidden-test region of ``master``."""
-    lines = []
+def _split_lines(master: Path) -> tuple[list[str], set[str]]:
+    """(lines inside solution or hidden-test regions, lines outside them) of ``master``."""
+    hidden, visible = [], set()
     for cell in nbformat.read(master, as_version=4).cells:
         inside = False
         for line in cell.source.splitlines():
@@ -81,9 +81,21 @@ def hidden_lines(master: Path) -> list[str]:
                 inside = True
             elif any(stripped == end for _, end in REGIONS.values()):
                 inside = False
-            elif inside and stripped:
-                lines.append(stripped)
-    return lines
+            elif inside:
+                hidden.append(stripped)
+            else:
+                visible.add(stripped)
+    return hidden, visible
+
+
+def hidden_lines(master: Path) -> list[str]:
+    """Lines only found inside solution or hidden-test regions of ``master``.
+
+    Lines the master also shows elsewhere (the notebook's own worked version after an exercise,
+    a closing bracket) are not secrets, and lines without a letter or digit are skipped.
+    """
+    hidden, visible = _split_lines(master)
+    return [line for line in hidden if line not in visible and any(ch.isalnum() for ch in line)]
 
 
 def leaked_lines(master: Path, student: Path) -> list[str]:
