@@ -46,7 +46,21 @@ def mlp(sizes: Sequence[int], activation: str = "relu") -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class MLPEncoder(nn.Module):
+class _GaussianEncoder(nn.Module):
+    """The shared forward pass: body, then the two heads to_mu and to_logvar."""
+
+    image_shape: tuple[int, ...]
+    body: nn.Module
+    to_mu: nn.Linear
+    to_logvar: nn.Linear
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        check_batch(x, self.image_shape)
+        hidden = self.body(x)
+        return self.to_mu(hidden), self.to_logvar(hidden)
+
+
+class MLPEncoder(_GaussianEncoder):
     """x (batch, 1, height, width) -> mu, logvar, each (batch, latent_dim).
 
     Introduced in notebook 01.
@@ -73,13 +87,8 @@ class MLPEncoder(nn.Module):
         self.to_mu = nn.Linear(last, latent_dim)
         self.to_logvar = nn.Linear(last, latent_dim)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        check_batch(x, self.image_shape)
-        hidden = self.body(x)
-        return self.to_mu(hidden), self.to_logvar(hidden)
 
-
-class ConvEncoder(nn.Module):
+class ConvEncoder(_GaussianEncoder):
     """A small convolutional variant: two stride-2 convolutions, then one hidden layer.
 
     Introduced in notebook 01. Same interface as :class:`MLPEncoder`:
@@ -107,11 +116,6 @@ class ConvEncoder(nn.Module):
         )
         self.to_mu = nn.Linear(hidden_dim, latent_dim)
         self.to_logvar = nn.Linear(hidden_dim, latent_dim)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        check_batch(x, self.image_shape)
-        hidden = self.body(x)
-        return self.to_mu(hidden), self.to_logvar(hidden)
 
 
 def posterior(mu: torch.Tensor, logvar: torch.Tensor) -> torch.distributions.Distribution:
