@@ -1,0 +1,170 @@
+"""Training throughput of the 784-400-20 MLP VAE at batch 128, measured in one run.
+
+    python benchmarks/throughput.py                  # (a) trainer, (b) plain loop, (c) roofline
+    python benchmarks/throughput.py --budgets 1 3 10 # ... and the held-out ELBO per time budget
+
+(a) the package's trainer step (vae_tutorial.training.train_step over vae_tutorial.Batches);
+(b) a plain PyTorch loop over DataLoader(TensorDataset), written as most tutorials write it;
+(c) the machine's matmul roofline: the step's matmul FLOPs divided by the time that dense
+    matmuls of exactly those shapes take, i.e. the throughput if nothing but matmuls ran.
+All three train on dynamically binarized MNIST (the 8x8 digits stand in without it, and then
+the architecture is 64-400-20). Figures are images per second; ratios are within this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import platform
+import time
+
+import torch
+from torch.nn import functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+from vae_tutorial import VAE, Batches, VAEConfig, load_data, reparameterize, seed_everything
+from vae_tutorial.training import TrainConfig, evaluate, train_step
+
+BATCH = 128
+
+
+def model_for(data) -> VAE:
+    return VAE(VAEConfig(image_shape=data.image_shape, hidden_dims=(400,), latent_dim=20))
+
+
+def trainer_throughput(data, steps: int) -> float:
+    model = model_for(data)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    config, noise = TrainConfig(batch_size=BATCH), torch.Generator().manual_seed(0)
+    batches = Batches(data.train, BATCH, seed=0, drop_last=True)
+
+    def run(n):
+        done = 0
+        while done < n:
+            for x, _ in batches:
+                train_step(model, x, optimizer, config, 1.0, noise)
+                done += 1
+                if done == n:
+                    return
+
+    run(10)  # warm-up
+    start = time.perf_counter()
+    run(steps)
+    return steps * BATCH / (time.perf_counter() - start)
+
+
+def plain_throughput(data, steps: int) -> float:
+    model = model_for(data)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loader = DataLoader(
+        TensorDataset(data.train.images, data.train.labels),
+        batch_size=BATCH,
+        shuffle=True,
+        drop_last=True,
+    )
+
+    def run(n):
+        done = 0
+        while done < n:
+            for x, _ in loader:
+                x = torch.bernoulli(x)
+                mu, logvar = model.encoder(x)
+                z = reparameterize(mu, logvar)
+                probs = torch.sigmoid(model.decoder(z))
+                bce = F.binary_cross_entropy(probs, x, reduction="sum")
+                kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+                loss = (bce + kl) / len(x)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                done += 1
+                if done == n:
+                    return
+
+    run(10)
+    start = time.perf_counter()
+    run(steps)
+    return steps * BATCH / (time.perf_counter() - start)
+
+
+def layer_shapes(image_dim: int) -> list[tuple[int, int]]:
+    """(in, out) of every linear layer: encoder body and heads, decoder body and output."""
+    return [(image_dim, 400), (400, 20), (400, 20), (20, 400), (400, image_dim)]
+
+
+def roofline(image_dim: int, repeats: int) -> tuple[float, float]:
+    """(images per second if only the step's matmuls ran, GFLOP/s they reach)."""
+    shapes = layer_shapes(image_dim)
+    tensors = []
+    for fan_in, fan_out in shapes:
+        x, w, g = (
+            torch.randn(BATCH, fan_in),
+            torch.randn(fan_out, fan_in),
+            torch.randn(BATCH, fan_out),
+        )
+        tensors.append((x, w, g))
+    # Per layer: forward x @ w.T, backward g @ w (input gradient) and g.T @ x (weight gradient).
+    flops = sum(3 * 2 * BATCH * fan_in * fan_out for fan_in, fan_out in shapes)
+
+    def step():
+        for x, w, g in tensors:
+            x @ w.T
+            g @ w
+            g.T @ x
+
+    for _ in range(20):
+        step()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        step()
+    seconds = (time.perf_counter() - start) / repeats
+    return BATCH / seconds, flops / seconds / 1e9
+
+
+def elbo_after(data, minutes: float) -> tuple[float, int]:
+    """Held-out negative ELBO (nats) after training the default model for ``minutes``."""
+    seed_everything(0)
+    model = model_for(data)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    config, noise = TrainConfig(batch_size=BATCH), torch.Generator().manual_seed(0)
+    batches = Batches(data.train, BATCH, seed=0)
+    deadline, epochs = time.perf_counter() + 60 * minutes, 0
+    while time.perf_counter() < deadline:
+        for x, _ in batches:
+            train_step(model, x, optimizer, config, 1.0, noise)
+            if time.perf_counter() >= deadline:
+                break
+        else:
+            epochs += 1
+    held_out = torch.bernoulli(data.validation.images, generator=torch.Generator().manual_seed(3))
+    return evaluate(model.eval(), held_out, seed=4)["negative_elbo"], epochs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=300, help="timed steps per loop")
+    parser.add_argument("--budgets", type=float, nargs="*", default=[], help="minutes")
+    args = parser.parse_args()
+    seed_everything(0)
+    data = load_data("auto")
+    image_dim = math.prod(data.image_shape)
+    print(f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads")  # fmt: skip
+    trainer = trainer_throughput(data, args.steps)
+    plain = plain_throughput(data, args.steps)
+    ceiling, gflops = roofline(image_dim, 5 * args.steps)
+    print(f"(a) trainer:             {trainer:10,.0f} images/s")
+    print(f"(b) plain loop:          {plain:10,.0f} images/s")
+    print(f"(c) matmul roofline:     {ceiling:10,.0f} images/s ({gflops:.1f} GFLOP/s)")
+    print(f"trainer / plain:    {trainer / plain:.2f}")
+    print(f"trainer / roofline: {trainer / ceiling:.2f}")
+    print(f"plain / roofline:   {plain / ceiling:.2f}")
+    for minutes in args.budgets:
+        nats, epochs = elbo_after(data, minutes)
+        print(
+            f"after {minutes:g} min ({epochs} full epochs): held-out negative ELBO {nats:.2f} nats"
+        )
+
+
+if __name__ == "__main__":
+    main()
