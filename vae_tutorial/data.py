@@ -118,6 +118,27 @@ def _hold_out(
     return (images[kept], labels[kept]), (images[held], labels[held])
 
 
+def _find_mnist(root: Path | str | None, download: bool | None) -> tuple[Path, dict[str, bytes]]:
+    """The folder of verified MNIST files and their decompressed contents (see locate_mnist)."""
+    named = root if root is not None else os.environ.get("VAE_TUTORIAL_DATA") or None
+    if named is not None:
+        folder = Path(named).expanduser()
+        return folder, mnist.read_verified(folder)  # raises with the reason if unusable
+    cache = mnist.default_cache_dir() / "mnist"
+    try:
+        return cache, mnist.read_verified(cache)
+    except (FileNotFoundError, mnist.ChecksumError):
+        pass
+    if download is None:
+        download = not os.environ.get("VAE_TUTORIAL_OFFLINE")
+    if not download:
+        raise mnist.MnistUnavailableError(
+            f"MNIST is not in {cache} and downloading is off. Set VAE_TUTORIAL_DATA to a folder "
+            "holding the four MNIST IDX files, allow the download, or use dataset='digits'."
+        )
+    return cache, mnist.read_verified(mnist.download(cache))
+
+
 def locate_mnist(root: Path | str | None = None, *, download: bool | None = None) -> Path:
     """The folder of verified MNIST files.
 
@@ -129,29 +150,13 @@ def locate_mnist(root: Path | str | None = None, *, download: bool | None = None
     :raises FileNotFoundError, mnist.ChecksumError: a folder you named is missing files or corrupt.
     :raises mnist.MnistUnavailableError: no copy and no download; the message says what to do.
     """
-    named = root if root is not None else os.environ.get("VAE_TUTORIAL_DATA") or None
-    if named is not None:
-        folder = Path(named).expanduser()
-        mnist.read_verified(folder)  # raises with the reason if unusable
-        return folder
-    cache = mnist.default_cache_dir() / "mnist"
-    try:
-        mnist.read_verified(cache)
-        return cache
-    except (FileNotFoundError, mnist.ChecksumError):
-        pass
-    if download is None:
-        download = not os.environ.get("VAE_TUTORIAL_OFFLINE")
-    if not download:
-        raise mnist.MnistUnavailableError(
-            f"MNIST is not in {cache} and downloading is off. Set VAE_TUTORIAL_DATA to a folder "
-            "holding the four MNIST IDX files, allow the download, or use dataset='digits'."
-        )
-    return mnist.download(cache)
+    return _find_mnist(root, download)[0]
 
 
-def _load_mnist(folder: Path, validation_fraction: float, seed: int) -> DigitData:
-    arrays = mnist.load_arrays(folder)
+def _load_mnist(
+    folder: Path, raw: dict[str, bytes], validation_fraction: float, seed: int
+) -> DigitData:
+    arrays = mnist.parse_arrays(raw)
     kept, held = _hold_out(
         arrays["train_images"], arrays["train_labels"], validation_fraction, seed
     )
@@ -211,7 +216,7 @@ def load_data(
         data = _load_digits(validation_fraction, seed)
     else:
         try:
-            folder = locate_mnist(root, download=download)
+            folder, raw = _find_mnist(root, download)
         except mnist.MnistUnavailableError as err:
             if dataset == "mnist":
                 raise
@@ -223,7 +228,7 @@ def load_data(
             )
             data = _load_digits(validation_fraction, seed)
         else:
-            data = _load_mnist(folder, validation_fraction, seed)
+            data = _load_mnist(folder, raw, validation_fraction, seed)
     if verbose:
         print(f"Using {data.describe()}")
     return data

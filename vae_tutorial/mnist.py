@@ -217,21 +217,25 @@ def download(
     return dest
 
 
-def load_arrays(
-    folder: Path | str, checksums: Mapping[str, str] | None = None
-) -> dict[str, np.ndarray]:
-    """Read and verify the four files in ``folder`` (``checksums`` as in :func:`read_verified`).
+def parse_arrays(raw: Mapping[str, bytes]) -> dict[str, np.ndarray]:
+    """Decode the four verified files (name -> decompressed bytes, as from :func:`read_verified`).
 
     :return: ``train_images`` (60000, 28, 28), ``train_labels`` (60000,), ``test_images``
         (10000, 28, 28), ``test_labels`` (10000,), all uint8.
     """
-    raw = read_verified(Path(folder), checksums)
     return {
         "train_images": parse_idx(raw["train-images-idx3-ubyte"]),
         "train_labels": parse_idx(raw["train-labels-idx1-ubyte"]),
         "test_images": parse_idx(raw["t10k-images-idx3-ubyte"]),
         "test_labels": parse_idx(raw["t10k-labels-idx1-ubyte"]),
     }
+
+
+def load_arrays(
+    folder: Path | str, checksums: Mapping[str, str] | None = None
+) -> dict[str, np.ndarray]:
+    """Read, verify and decode the four files in ``folder`` (see :func:`parse_arrays`)."""
+    return parse_arrays(read_verified(Path(folder), checksums))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
