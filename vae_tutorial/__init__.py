@@ -3,7 +3,8 @@
 Each module holds what one notebook teaches (see the README's map of the series).
 """
 
-from .data import Batches, DigitData, Split, binarize, binarize_static, load_data
+from .batches import Batches, binarize, binarize_static
+from .data import DigitData, Split, load_data
 from .decoder import (
     BernoulliDecoder,
     GaussianDecoder,

@@ -16,7 +16,8 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from .data import Batches, DigitData, binarize
+from .batches import Batches, binarize
+from .data import DigitData
 from .elbo import elbo_terms, gaussian_kl
 from .reparameterization import reparameterize
 
