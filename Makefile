@@ -47,7 +47,7 @@ test: lint
 		--nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
 lab: env
-	$(BIN)/jupyter lab notebooks
+	$(BIN)/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # Instructors: student versions (nbgrader, offline) in build/course/release/, and a check that
 # they score 0 while the masters score full marks.
