@@ -7,7 +7,8 @@
 (b) a plain PyTorch loop over DataLoader(TensorDataset), written as most tutorials write it;
 (c) the machine's matmul roofline: the step's matmul FLOPs divided by the time that dense
     matmuls of exactly those shapes take, i.e. the throughput if nothing but matmuls ran.
-All three train on dynamically binarized MNIST (the 8x8 digits stand in without it, and then
+The three are timed in interleaved rounds and the medians reported. All three train on
+dynamically binarized MNIST (the 8x8 digits stand in without it, and then
 the architecture is 64-400-20). Figures are images per second; ratios are within this run.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import math
 import platform
+import statistics
 import time
 
 import torch
@@ -143,6 +145,7 @@ def elbo_after(data, minutes: float) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300, help="timed steps per loop")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved repetitions")
     parser.add_argument("--budgets", type=float, nargs="*", default=[], help="minutes")
     args = parser.parse_args()
     seed_everything(0)
@@ -150,13 +153,25 @@ def main() -> None:
     image_dim = math.prod(data.image_shape)
     print(f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads")  # fmt: skip
-    trainer = trainer_throughput(data, args.steps)
-    plain = plain_throughput(data, args.steps)
-    ceiling, gflops = roofline(image_dim, 5 * args.steps)
+    # Interleaved rounds, medians: this machine's speed drifts between runs by more than the
+    # gaps between loops, so each ratio compares measurements taken side by side.
+    rounds = {"trainer": [], "plain": [], "roofline": [], "gflops": []}
+    for _ in range(args.rounds):
+        rounds["trainer"].append(trainer_throughput(data, args.steps))
+        rounds["plain"].append(plain_throughput(data, args.steps))
+        ceiling, gflops = roofline(image_dim, 5 * args.steps)
+        rounds["roofline"].append(ceiling)
+        rounds["gflops"].append(gflops)
+    trainer, plain, ceiling, gflops = (statistics.median(v) for v in rounds.values())
+    print(f"medians of {args.rounds} interleaved rounds of {args.steps} steps each:")
     print(f"(a) trainer:             {trainer:10,.0f} images/s")
     print(f"(b) plain loop:          {plain:10,.0f} images/s")
     print(f"(c) matmul roofline:     {ceiling:10,.0f} images/s ({gflops:.1f} GFLOP/s)")
-    print(f"trainer / plain:    {trainer / plain:.2f}")
+    ratios = [t / p for t, p in zip(rounds["trainer"], rounds["plain"], strict=True)]
+    print(
+        f"trainer / plain:    {trainer / plain:.2f} "
+        f"(per round: {min(ratios):.2f}-{max(ratios):.2f})"
+    )
     print(f"trainer / roofline: {trainer / ceiling:.2f}")
     print(f"plain / roofline:   {plain / ceiling:.2f}")
     for minutes in args.budgets:
