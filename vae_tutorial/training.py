@@ -68,7 +68,8 @@ def free_bits_kl(mu: torch.Tensor, logvar: torch.Tensor, free_bits: float) -> to
     :param mu, logvar: (batch, latent_dim).
     :return: a scalar, nats per image.
     """
-    per_unit = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).mean(0)  # (latent_dim,)
+    # gaussian_kl sums over the last axis; a trailing axis of size 1 keeps each unit apart.
+    per_unit = gaussian_kl(mu.unsqueeze(-1), logvar.unsqueeze(-1)).mean(0)  # (latent_dim,)
     return per_unit.clamp(min=free_bits).sum()
 
 
