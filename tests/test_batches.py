@@ -90,6 +90,19 @@ def test_dynamic_binarization_resamples_every_batch():
     assert torch.equal(grey, split.images[:32])
 
 
+def test_dynamic_binarization_is_an_unbiased_bernoulli_sample():
+    probs = torch.linspace(0, 1, 64).reshape(1, 1, 8, 8)
+    n = 4000
+    split = Split(probs.expand(n, 1, 8, 8).clone(), torch.zeros(n, dtype=torch.int64))
+    draws = torch.cat([x for x, _ in Batches(split, 500, shuffle=False, seed=0)])
+    assert set(draws.unique().tolist()) == {0.0, 1.0}
+    reference = torch.distributions.Bernoulli(probs=probs)
+    standard_error = (reference.variance / n).sqrt()
+    assert ((draws.mean(0) - reference.mean).abs() <= 5 * standard_error + 1e-6).all()
+    assert torch.equal(draws[:, probs[0] == 0].unique(), torch.tensor([0.0]))
+    assert torch.equal(draws[:, probs[0] == 1].unique(), torch.tensor([1.0]))
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
