@@ -13,7 +13,6 @@ from vae_tutorial.training import (
     TrainingError,
     evaluate,
     fit,
-    flatten_parameters,
     free_bits_kl,
     kl_weight,
     make_optimizer,
@@ -88,41 +87,19 @@ def test_divergence_stops_with_a_message(digits):
         fit(_model(), digits, TrainConfig(epochs=1, max_grad_norm=1e-3), progress=False)
 
 
-def _loss(model, x):
-    mu, logvar = model.encoder(x)
-    return -model.decoder.log_prob(x, mu).mean() + free_bits_kl(mu, logvar, 0.0)
-
-
-def test_flattened_parameters_are_views_that_keep_gradients_and_outputs(digits):
-    x = torch.bernoulli(digits.train.images[:32], generator=torch.Generator().manual_seed(0))
-    plain, flat_model = _model(), _model()
-    _loss(plain, x).backward()
-    flat = flatten_parameters(flat_model)
-    _loss(flat_model, x).backward()
-    assert torch.equal(flat.detach(), _weights(plain))
-    assert torch.equal(flat.grad, torch.cat([p.grad.flatten() for p in plain.parameters()]))
-    with torch.no_grad():
-        flat.add_(1.0)  # changing the vector changes the model's weights
-    assert torch.equal(_weights(flat_model), _weights(plain) + 1.0)
-    # Its state dict loads into a model that was never flattened.
-    copy = _model(seed=5)
-    copy.load_state_dict(flat_model.state_dict())
-    assert torch.equal(_weights(copy), _weights(flat_model))
-
-
-def test_the_flat_fused_adam_takes_the_same_steps_as_plain_adam(digits):
+def test_the_fused_adam_takes_the_same_steps_as_plain_adam(digits):
     config = TrainConfig()
-    plain, flat_model = _model(), _model()
+    plain, fused = _model(), _model()
     reference = torch.optim.Adam(plain.parameters(), lr=1e-3, foreach=False)
-    optimizer = make_optimizer(flat_model, 1e-3)
+    optimizer = make_optimizer(fused, 1e-3)
     pixels = torch.Generator().manual_seed(0)
     noise_a, noise_b = torch.Generator().manual_seed(1), torch.Generator().manual_seed(1)
     for _ in range(30):
         x = torch.bernoulli(digits.train.images[:64], generator=pixels)
         logs_a = train_step(plain, x, reference, config, 1.0, noise_a)
-        logs_b = train_step(flat_model, x, optimizer, config, 1.0, noise_b)
+        logs_b = train_step(fused, x, optimizer, config, 1.0, noise_b)
     assert logs_a == pytest.approx(logs_b, rel=1e-4)
-    torch.testing.assert_close(_weights(flat_model), _weights(plain), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(_weights(fused), _weights(plain), rtol=1e-4, atol=1e-5)
     assert not torch.equal(_weights(plain), _weights(_model()))  # it did train
 
 
