@@ -103,6 +103,15 @@ def test_the_fused_adam_takes_the_same_steps_as_plain_adam(digits):
     assert not torch.equal(_weights(plain), _weights(_model()))  # it did train
 
 
+def test_beta_weights_the_kl_term(digits):
+    # beta = 0 leaves the KL unpenalised: the posteriors drift far from the prior.
+    config = TrainConfig(epochs=3, batch_size=64)
+    with_kl = fit(_model(), digits, config, progress=False)
+    without = fit(_model(), digits, dataclasses.replace(config, beta=0.0), progress=False)
+    assert without["valid_kl"][-1] > 2 * with_kl["valid_kl"][-1]
+    assert without["valid_reconstruction"][-1] > with_kl["valid_reconstruction"][-1]
+
+
 def test_kl_warm_up_schedule():
     assert kl_weight(0, 10, 0.0) == 1.0
     assert [kl_weight(s, 10, 2.0) for s in (0, 5, 10, 20, 30)] == [0.0, 0.25, 0.5, 1.0, 1.0]
@@ -125,7 +134,8 @@ def test_evaluation_samples_z_and_is_seeded(digits):
 
 
 @pytest.mark.parametrize(
-    "field, value", [("epochs", 0), ("batch_size", 1.5), ("learning_rate", 0.0), ("free_bits", -1)]
+    "field, value",
+    [("epochs", 0), ("batch_size", 1.5), ("learning_rate", 0.0), ("free_bits", -1), ("beta", -0.5)],
 )
 def test_bad_config_is_refused(field, value):
     with pytest.raises(ValueError, match=field):

@@ -34,7 +34,8 @@ class TrainConfig:
     batch_size: int = 128
     learning_rate: float = 1e-3
     seed: int = 0
-    warmup_epochs: float = 0.0  # KL weight rises linearly from 0 to 1 over these epochs
+    beta: float = 1.0  # weight of the KL term (Higgins et al. 2017); 1 is the ELBO
+    warmup_epochs: float = 0.0  # KL weight rises linearly from 0 to beta over these epochs
     free_bits: float = 0.0  # nats per latent unit below which the KL is not penalised
     max_grad_norm: float = 1e4  # a larger gradient norm stops training (an explosion)
     eval_samples: int = 1  # samples of z per image in the held-out ELBO
@@ -47,7 +48,7 @@ class TrainConfig:
         for name in ("learning_rate", "max_grad_norm"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
-        for name in ("warmup_epochs", "free_bits"):
+        for name in ("beta", "warmup_epochs", "free_bits"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
 
@@ -202,7 +203,7 @@ def fit(
         bar = tqdm(batches, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress)
         for i, (x, _) in enumerate(bar):
             step = epoch * steps_per_epoch + i
-            beta = kl_weight(step, steps_per_epoch, config.warmup_epochs)
+            beta = config.beta * kl_weight(step, steps_per_epoch, config.warmup_epochs)
             logs = train_step(model, x, optimizer, config, beta, noise)
             for name, value in logs.items():
                 sums[name] = sums.get(name, 0.0) + value
