@@ -2,6 +2,7 @@
 
     python benchmarks/throughput.py                  # (a) trainer, (b) plain loop, (c) roofline
     python benchmarks/throughput.py --budgets 1 3 10 # ... and the held-out ELBO per time budget
+    python benchmarks/throughput.py --budgets 1 3 10 --record benchmarks/RESULTS.md
 
 (a) the package's trainer step (vae_tutorial.training.train_step over vae_tutorial.Batches);
 (b) a plain PyTorch loop over DataLoader(TensorDataset), written as most tutorials write it;
@@ -19,10 +20,15 @@ the architecture is 64-400-20). Figures are images per second; ratios are within
 from __future__ import annotations
 
 import argparse
+import datetime
 import math
+import os
 import platform
+import shlex
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 from torch.nn import functional as F
@@ -168,18 +174,44 @@ def same_epochs(data, epochs: int) -> tuple[float, float]:
     return held_out_negative_elbo(trained, data), held_out_negative_elbo(plain, data)
 
 
+def machine() -> list[str]:
+    """What the figures depend on: CPU, cores, memory, library versions, and the load."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        models = [line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                  if line.startswith("model name")]  # fmt: skip
+        cpu = models[0] if models else cpu
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return [
+        f"CPU: {cpu}, {os.cpu_count()} logical cores, {memory:.0f} GiB",
+        f"Python {platform.python_version()}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, {platform.system()} {platform.release()}",
+        f"load average (1 min) at start: {os.getloadavg()[0]:.2f}",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300, help="timed steps per loop")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved repetitions")
     parser.add_argument("--epochs", type=int, default=3, help="epochs of the ELBO comparison")
     parser.add_argument("--budgets", type=float, nargs="*", default=[], help="minutes")
+    parser.add_argument("--record", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
+    lines: list[str] = []
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+        lines.append(line)
+
     seed_everything(0)
     data = load_data("auto")
     image_dim = math.prod(data.image_shape)
-    print(f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads")  # fmt: skip
+    for line in machine():
+        say(line)
+    say(f"data: {data.name}, {len(data.train):,} training images of {data.image_shape}")
     # Interleaved rounds, medians: this machine's speed drifts between runs by more than the
     # gaps between loops, so each ratio compares measurements taken side by side.
     rounds = {"trainer": [], "plain": [], "roofline": [], "gflops": []}
@@ -190,26 +222,33 @@ def main() -> None:
         rounds["roofline"].append(ceiling)
         rounds["gflops"].append(gflops)
     trainer, plain, ceiling, gflops = (statistics.median(v) for v in rounds.values())
-    print(f"medians of {args.rounds} interleaved rounds of {args.steps} steps each:")
-    print(f"(a) trainer:             {trainer:10,.0f} images/s")
-    print(f"(b) plain loop:          {plain:10,.0f} images/s")
-    print(f"(c) matmul roofline:     {ceiling:10,.0f} images/s ({gflops:.1f} GFLOP/s)")
+    say(f"medians of {args.rounds} interleaved rounds of {args.steps} steps each:")
+    say(f"(a) trainer:             {trainer:10,.0f} images/s")
+    say(f"(b) plain loop:          {plain:10,.0f} images/s")
+    say(f"(c) matmul roofline:     {ceiling:10,.0f} images/s ({gflops:.1f} GFLOP/s)")
     ratios = [t / p for t, p in zip(rounds["trainer"], rounds["plain"], strict=True)]
-    print(
-        f"trainer / plain:    {trainer / plain:.2f} "
-        f"(per round: {min(ratios):.2f}-{max(ratios):.2f})"
-    )
-    print(f"trainer / roofline: {trainer / ceiling:.2f}")
-    print(f"plain / roofline:   {plain / ceiling:.2f}")
+    spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
+    say(f"trainer / plain:    {trainer / plain:.2f} (per round: {spread})")
+    say(f"trainer / roofline: {trainer / ceiling:.2f}")
+    say(f"plain / roofline:   {plain / ceiling:.2f}")
     if args.epochs:
         trainer_nats, plain_nats = same_epochs(data, args.epochs)
-        print(f"held-out negative ELBO after {args.epochs} epochs: trainer {trainer_nats:.2f}, "
-              f"plain loop {plain_nats:.2f} nats")  # fmt: skip
+        say(f"held-out negative ELBO after {args.epochs} epochs: trainer {trainer_nats:.2f}, "
+            f"plain loop {plain_nats:.2f} nats")  # fmt: skip
     for minutes in args.budgets:
         nats, epochs = elbo_after(data, minutes)
-        print(
-            f"after {minutes:g} min ({epochs} full epochs): held-out negative ELBO {nats:.2f} nats"
+        say(f"after {minutes:g} min ({epochs} full epochs): held-out negative ELBO {nats:.2f} nats")
+    say(f"load average (1 min) at the end: {os.getloadavg()[0]:.2f}")
+    if args.record:
+        command = shlex.join(["python", "benchmarks/throughput.py", *sys.argv[1:]])
+        when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        args.record.write_text(
+            "# Training throughput and ELBO per time budget\n\n"
+            f"Written by `{command}` on {when}. The held-out negative ELBO is in nats per image, "
+            "on a static seeded binarization of the 10,000 validation images, with z sampled "
+            "from q(z | x).\n\n```\n" + "\n".join(lines) + "\n```\n"
         )
+        print(f"recorded in {args.record}")
 
 
 if __name__ == "__main__":
