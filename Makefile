@@ -4,6 +4,7 @@
 #   make test       all tests: unit, notebooks (papermill), output regression (nbval), ruff
 #   make lab        open JupyterLab on the notebooks
 #   make assignments  student versions of the graded notebooks (nbgrader), checked by autograding
+#   make benchmark  training speed and ELBO per time budget, recorded in benchmarks/RESULTS.md
 # Each target creates the virtual environment .venv first if it is missing or out of date.
 
 SHELL := /bin/bash
@@ -22,7 +23,7 @@ ifneq ($(wildcard $(SHARED_MNIST)/SHA256SUMS),)
 export VAE_TUTORIAL_DATA ?= $(SHARED_MNIST)
 endif
 
-.PHONY: env tutorial test lint lab assignments outputs lock clean
+.PHONY: env tutorial test lint lab assignments outputs benchmark lock clean
 
 env: $(STAMP)
 
@@ -53,6 +54,12 @@ lab: env
 # they score 0 while the masters score full marks.
 assignments: env
 	$(BIN)/python tools/assignments.py --course-dir build/course --check
+
+# Training speed (trainer, plain loop, matmul roofline) and the held-out ELBO after 1, 3 and 10
+# minutes, written to benchmarks/RESULTS.md with the machine they came from (about 20 minutes).
+# Run it on an otherwise idle machine.
+benchmark: env
+	$(BIN)/python benchmarks/throughput.py --budgets 1 3 10 --record benchmarks/RESULTS.md
 
 # Re-execute the committed notebooks in place: default parameters, seed 0, CPU only.
 outputs: env
