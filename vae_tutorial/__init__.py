@@ -13,6 +13,19 @@ from .decoder import (
 )
 from .elbo import bits_per_dim, elbo_terms, gaussian_kl, negative_elbo
 from .encoder import ConvEncoder, MLPEncoder, posterior
+from .landscape import (
+    LinearVAE,
+    active_units,
+    elbo_with_noise,
+    encoder_means,
+    interpolate_parameters,
+    loss_along_line,
+    ppca_fit,
+    ppca_log_likelihood,
+    principal_angles,
+    symmetric_copy,
+    unit_activity,
+)
 from .plotting import make_grid, set_style, show_images
 from .reparameterization import reparameterize
 from .utils import environment_report, pick_device, seed_everything
@@ -27,24 +40,35 @@ __all__ = [
     "ConvEncoder",
     "DigitData",
     "GaussianDecoder",
+    "LinearVAE",
     "MLPEncoder",
     "Split",
     "VAEConfig",
+    "active_units",
     "bernoulli_log_likelihood",
     "binarize",
     "binarize_static",
     "bits_per_dim",
     "elbo_terms",
+    "elbo_with_noise",
+    "encoder_means",
     "environment_report",
     "gaussian_kl",
     "gaussian_log_likelihood",
+    "interpolate_parameters",
     "load_data",
+    "loss_along_line",
     "make_grid",
     "negative_elbo",
     "pick_device",
     "posterior",
+    "ppca_fit",
+    "ppca_log_likelihood",
+    "principal_angles",
     "reparameterize",
     "seed_everything",
     "set_style",
     "show_images",
+    "symmetric_copy",
+    "unit_activity",
 ]
