@@ -26,6 +26,16 @@ from .landscape import (
     symmetric_copy,
     unit_activity,
 )
+from .latent import (
+    latent_explorer,
+    lerp,
+    nearest_distance,
+    posterior_parameters,
+    prior_grid,
+    sample_prior,
+    slerp,
+    traversal,
+)
 from .plotting import make_grid, set_style, show_images
 from .reparameterization import reparameterize
 from .utils import environment_report, pick_device, seed_everything
@@ -56,19 +66,27 @@ __all__ = [
     "gaussian_kl",
     "gaussian_log_likelihood",
     "interpolate_parameters",
+    "latent_explorer",
+    "lerp",
     "load_data",
     "loss_along_line",
     "make_grid",
+    "nearest_distance",
     "negative_elbo",
     "pick_device",
     "posterior",
+    "posterior_parameters",
     "ppca_fit",
     "ppca_log_likelihood",
     "principal_angles",
+    "prior_grid",
     "reparameterize",
+    "sample_prior",
     "seed_everything",
     "set_style",
     "show_images",
+    "slerp",
     "symmetric_copy",
+    "traversal",
     "unit_activity",
 ]
