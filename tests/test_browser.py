@@ -27,12 +27,12 @@ from pathlib import Path
 
 import pytest
 
+from tools.assignments import quick_copy
+
 from .browser import chromium, explorer, jupyter
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "06_latent_space.ipynb"
-# Parameters set after the notebook's `parameters` cell, as in the quick notebook tests.
-NOTEBOOK_PARAMETERS = {"quick": True}
 ARTIFACTS = ROOT / "build" / "test-artifacts" / "browser"
 
 CHROMIUM_ARGS = [
@@ -220,7 +220,7 @@ def test_latent_explorer_in_jupyterlab(notebook, browser, tmp_path):
         explorer.write(root / f"{name}.ipynb")
     else:
         name = notebook.stem
-        explorer.copy(notebook, root / notebook.name, NOTEBOOK_PARAMETERS)
+        quick_copy(notebook, root / notebook.name)  # quick = True, as in the quick tests
     path = f"{name}.ipynb"
 
     with jupyter.running_lab(root, tmp_path / "jupyter") as lab:

@@ -76,19 +76,3 @@ def write(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
     return path
-
-
-def copy(source: Path, path: Path, parameters: dict[str, object]) -> Path:
-    """Copy a project notebook, setting `parameters` in a cell after its `parameters` cell
-    (as papermill does), so that it runs in the browser as fast as in the quick tests."""
-    nb = nbformat.read(source, as_version=4)
-    for index, cell in enumerate(nb.cells):
-        if "parameters" in cell.metadata.get("tags", []):
-            lines = "\n".join(f"{name} = {value!r}" for name, value in parameters.items())
-            injected = nbformat.v4.new_code_cell(lines)
-            injected.metadata["tags"] = ["injected-parameters"]
-            nb.cells.insert(index + 1, injected)
-            break
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
-    return path
