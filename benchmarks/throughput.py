@@ -34,7 +34,15 @@ import torch
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from vae_tutorial import VAE, Batches, VAEConfig, load_data, reparameterize, seed_everything
+from vae_tutorial import (
+    VAE,
+    Batches,
+    VAEConfig,
+    binarize,
+    load_data,
+    reparameterize,
+    seed_everything,
+)
 from vae_tutorial.training import TrainConfig, evaluate, fit, make_optimizer, train_step
 
 BATCH = 128
@@ -159,7 +167,7 @@ def elbo_after(data, minutes: float) -> tuple[float, int]:
 
 def held_out_negative_elbo(model, data) -> float:
     """On a static binarization of the validation split, seeded as in fit()."""
-    held_out = torch.bernoulli(data.validation.images, generator=torch.Generator().manual_seed(3))
+    held_out = binarize(data.validation.images, torch.Generator().manual_seed(3))
     return evaluate(model.eval(), held_out, seed=4)["negative_elbo"]
 
 
