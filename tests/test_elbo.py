@@ -9,7 +9,16 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vae_tutorial import VAE, VAEConfig, bits_per_dim, elbo_terms, gaussian_kl, negative_elbo
+from vae_tutorial import (
+    VAE,
+    VAEConfig,
+    bits_per_dim,
+    elbo_terms,
+    free_bits_penalty,
+    gaussian_kl,
+    gaussian_kl_per_unit,
+    negative_elbo,
+)
 
 
 @settings(max_examples=30, deadline=None)
@@ -59,7 +68,8 @@ def _model_and_batch():
 def test_elbo_terms_by_hand():
     model, x = _model_and_batch()
     terms = elbo_terms(model, x, generator=torch.Generator().manual_seed(5))
-    assert all(value.shape == (6,) for value in terms.values())
+    assert all(terms[name].shape == (6,) for name in ("reconstruction", "kl", "elbo"))
+    assert terms["kl_per_unit"].shape == (6, model.config.latent_dim)
     mu, logvar = model.encoder(x)
     eps = torch.randn(1, 6, 2, generator=torch.Generator().manual_seed(5))
     z = mu + (0.5 * logvar).exp() * eps
@@ -97,3 +107,51 @@ def test_negative_elbo_means_over_the_batch_and_weights_the_kl():
 def test_bits_per_dim():
     assert bits_per_dim(784 * math.log(2), 784) == pytest.approx(1.0)
     assert bits_per_dim(86.76, 784) == pytest.approx(86.76 / (784 * math.log(2)))
+
+
+def test_elbo_terms_with_given_noise_match_torch_distributions():
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(image_shape=(1, 4, 4), hidden_dims=(6,), latent_dim=3))
+    x = torch.bernoulli(torch.full((8, 1, 4, 4), 0.4), generator=torch.Generator().manual_seed(1))
+    eps = torch.randn(5, 8, 3)
+    mu, logvar = model.encoder(x)
+    q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
+    z = mu + q.scale * eps
+    logits = model.decoder(z).flatten(-3)
+    log_lik = torch.distributions.Bernoulli(logits=logits).log_prob(x.flatten(-3)).sum(-1)
+    kl = torch.distributions.kl_divergence(q, torch.distributions.Normal(0.0, 1.0))
+    terms = elbo_terms(model, x, eps=eps)
+    torch.testing.assert_close(terms["elbo"], log_lik.mean(0) - kl.sum(-1))
+    torch.testing.assert_close(terms["kl_per_unit"], kl)
+    # the same eps gives the same number: the ELBO is then a function of the weights alone
+    torch.testing.assert_close(elbo_terms(model, x, eps=eps)["elbo"], terms["elbo"])
+    with pytest.raises(ValueError, match="eps"):
+        elbo_terms(model, x, eps=torch.randn(5, 7, 3))
+
+
+def test_the_training_loss_is_beta_weighted_and_free_bits_floor_each_unit():
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(image_shape=(1, 4, 4), hidden_dims=(6,), latent_dim=3))
+    x = torch.bernoulli(torch.full((8, 1, 4, 4), 0.4), generator=torch.Generator().manual_seed(1))
+    eps = torch.randn(1, 8, 3)
+    terms = elbo_terms(model, x, eps=eps)
+    for beta in (0.0, 0.5, 2.0):
+        loss, logs = negative_elbo(model, x, beta=beta, eps=eps)
+        expected = -(terms["reconstruction"] - beta * terms["kl"]).mean()
+        torch.testing.assert_close(loss, expected)
+        torch.testing.assert_close(logs["elbo"], terms["elbo"].mean().detach())
+    floor = 10.0  # above every unit's KL here, so the penalty is latent_dim * floor
+    loss, _ = negative_elbo(model, x, beta=1.0, free_bits=floor, eps=eps)
+    torch.testing.assert_close(loss, -terms["reconstruction"].mean() + 3 * floor)
+    with pytest.raises(ValueError, match="free_bits"):
+        negative_elbo(model, x, free_bits=-1.0)
+
+
+def test_free_bits_only_penalise_the_kl_above_the_floor():
+    mu = torch.tensor([[0.0, 2.0], [0.0, 2.0]])
+    logvar = torch.zeros(2, 2)
+    per_unit = gaussian_kl_per_unit(mu, logvar)  # unit 0: 0 nats, unit 1: 2 nats per image
+    torch.testing.assert_close(per_unit, torch.tensor([[0.0, 2.0], [0.0, 2.0]]))
+    assert free_bits_penalty(per_unit, 0.0) == pytest.approx(2.0)
+    assert free_bits_penalty(per_unit, 1.0) == pytest.approx(1.0 + 2.0)
+    assert free_bits_penalty(per_unit, 3.0) == pytest.approx(6.0)

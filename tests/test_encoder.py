@@ -9,7 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vae_tutorial import ConvEncoder, MLPEncoder, posterior
+from vae_tutorial import ConvEncoder, MLPEncoder, posterior, posterior_parameters
 
 
 @settings(max_examples=25, deadline=None)
@@ -88,3 +88,14 @@ def test_posterior_log_prob_matches_the_diagonal_gaussian_formula(batch, latent_
 def test_posterior_refuses_mismatched_shapes():
     with pytest.raises(ValueError, match="must match"):
         posterior(torch.zeros(2, 3), torch.zeros(2, 4))
+
+
+def test_posterior_parameters_equal_one_big_batch():
+    torch.manual_seed(0)
+    encoder = MLPEncoder((1, 8, 8), (16,), 3)
+    x = torch.rand(25, 1, 8, 8)
+    mu, logvar = posterior_parameters(encoder, x, batch_size=7)
+    expected_mu, expected_logvar = encoder(x)
+    torch.testing.assert_close(mu, expected_mu)
+    torch.testing.assert_close(logvar, expected_logvar)
+    assert not mu.requires_grad

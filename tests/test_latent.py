@@ -8,16 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from vae_tutorial import BernoulliDecoder
-from vae_tutorial.encoder import MLPEncoder
 from vae_tutorial.latent import (
-    image_png,
-    latent_explorer,
     lerp,
     nearest_distance,
-    posterior_parameters,
     prior_grid,
-    sample_prior,
     slerp,
     traversal,
 )
@@ -131,17 +125,6 @@ def test_interpolation_checks_shapes():
 # --- encoding, distances, traversal, sampling ---------------------------------------------
 
 
-def test_posterior_parameters_equal_one_big_batch():
-    torch.manual_seed(0)
-    encoder = MLPEncoder((1, 8, 8), (16,), 3)
-    x = torch.rand(25, 1, 8, 8)
-    mu, logvar = posterior_parameters(encoder, x, batch_size=7)
-    expected_mu, expected_logvar = encoder(x)
-    torch.testing.assert_close(mu, expected_mu)
-    torch.testing.assert_close(logvar, expected_logvar)
-    assert not mu.requires_grad
-
-
 def test_nearest_distance_matches_brute_force():
     generator = torch.Generator().manual_seed(3)
     queries = torch.randn(30, 2, generator=generator, dtype=torch.float64)
@@ -168,64 +151,4 @@ def test_traversal_moves_one_unit_at_a_time():
             torch.testing.assert_close(codes[unit, step], expected)
 
 
-def test_sample_prior_decodes_one_randn_draw():
-    torch.manual_seed(0)
-    decoder = BernoulliDecoder(latent_dim=3, hidden_dims=(8,), image_shape=(1, 5, 4))
-    images = sample_prior(decoder, 6, torch.Generator().manual_seed(9))
-    z = torch.randn(6, 3, generator=torch.Generator().manual_seed(9))
-    torch.testing.assert_close(images, torch.sigmoid(decoder(z)))
-    assert images.shape == (6, 1, 5, 4)
-
-
 # --- the explorer --------------------------------------------------------------------------
-
-
-def _small_decoder(latent_dim=2):
-    torch.manual_seed(0)
-    return BernoulliDecoder(latent_dim=latent_dim, hidden_dims=(16,), image_shape=(1, 8, 8))
-
-
-def test_image_png_is_a_png_of_the_scaled_size():
-    data = image_png(torch.rand(1, 8, 8), scale=3)
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    assert (width, height) == (24, 24)
-
-
-def test_the_explorer_has_the_structure_the_browser_test_looks_for():
-    widgets = pytest.importorskip("ipywidgets")
-    box = latent_explorer(_small_decoder(3))
-    assert isinstance(box, widgets.VBox) and "latent-explorer" in box._dom_classes
-    found, stack = [], list(box.children)
-    while stack:
-        child = stack.pop()
-        found.append(child)
-        stack.extend(getattr(child, "children", ()))
-    sliders = [w for w in found if isinstance(w, widgets.FloatSlider)]
-    images = [w for w in found if isinstance(w, widgets.Image)]
-    assert len(sliders) == 3 and len(images) == 1
-    assert all(s.min == -3 and s.max == 3 and s.continuous_update for s in sliders)
-    assert images[0].format == "png" and images[0].value[:4] == b"\x89PNG"
-
-
-def test_moving_a_slider_redraws_the_decoded_image():
-    pytest.importorskip("ipywidgets")
-    decoder = _small_decoder()
-    box = latent_explorer(decoder)
-    before = box.image.value
-    box.sliders[0].value = 2.5
-    assert box.image.value != before
-    torch.testing.assert_close(box.z(), torch.tensor([2.5, 0.0]))
-    # the picture is the decoder's mean at the sliders' code
-    expected = image_png(
-        decoder.mean(torch.tensor([[2.5, 0.0]]))[0].detach(), int(box.image.width) // 8
-    )
-    assert box.image.value == expected
-
-
-def test_the_explorer_starts_where_asked_and_checks_the_start():
-    pytest.importorskip("ipywidgets")
-    box = latent_explorer(_small_decoder(), initial=[1.0, -5.0])
-    assert [s.value for s in box.sliders] == [1.0, -3.0]  # clamped to the slider range
-    with pytest.raises(ValueError, match="initial"):
-        latent_explorer(_small_decoder(), initial=[1.0, 2.0, 3.0])

@@ -1,4 +1,4 @@
-"""vae_tutorial.vae: the assembled model (notebooks 04-06)."""
+"""vae_tutorial.vae: the prior and the assembled model (notebook 04)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,16 @@ import dataclasses
 import pytest
 import torch
 
-from vae_tutorial import VAE, ConvEncoder, GaussianDecoder, MLPEncoder, VAEConfig
+from vae_tutorial import (
+    VAE,
+    BernoulliDecoder,
+    ConvEncoder,
+    GaussianDecoder,
+    MLPEncoder,
+    VAEConfig,
+    prior_log_prob,
+    sample_prior,
+)
 
 
 def test_default_is_the_classic_784_400_20():
@@ -56,3 +65,30 @@ def test_vae_runs_on_the_gpu():
     model = VAE().cuda()
     out = model(torch.rand(8, 1, 28, 28, device="cuda"))
     assert out["x_mean"].device.type == "cuda"
+
+
+def test_sample_prior_decodes_one_randn_draw():
+    torch.manual_seed(0)
+    decoder = BernoulliDecoder(latent_dim=3, hidden_dims=(8,), image_shape=(1, 5, 4))
+    images = sample_prior(decoder, 6, torch.Generator().manual_seed(9))
+    z = torch.randn(6, 3, generator=torch.Generator().manual_seed(9))
+    torch.testing.assert_close(images, torch.sigmoid(decoder(z)))
+    assert images.shape == (6, 1, 5, 4)
+
+
+def test_generate_is_sample_prior_of_the_decoder():
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(image_shape=(1, 5, 4), hidden_dims=(8,), latent_dim=3))
+    for mean in (True, False):
+        torch.testing.assert_close(
+            model.generate(4, torch.Generator().manual_seed(2), mean=mean),
+            sample_prior(model.decoder, 4, torch.Generator().manual_seed(2), mean=mean),
+        )
+
+
+def test_prior_log_prob_matches_torch_distributions():
+    z = torch.randn(3, 5, 4, dtype=torch.float64)
+    expected = torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)
+    torch.testing.assert_close(prior_log_prob(z), expected)
+    with pytest.raises(TypeError, match="floating point"):
+        prior_log_prob(torch.zeros(2, 3, dtype=torch.long))

@@ -1,9 +1,13 @@
 """vae_tutorial: the tested companion package of the VAE tutorial notebooks.
 
-Each module holds what one notebook teaches (see the README's map of the series).
+Each module holds what one notebook teaches (see the README's map of the series):
+00 ``data``, ``mnist``, ``batches``, ``checks``, ``utils``, ``plotting``; 01 ``encoder``;
+02 ``reparameterization``; 03 ``decoder``; 04 ``elbo``, ``vae``; 05 ``training``, ``collapse``;
+06 ``landscape``, ``linear_vae``; 07 ``latent``, ``explorer``.
 """
 
-from .batches import Batches, binarize, binarize_static
+from .batches import Batches, binarize, binarize_static, validation_images
+from .collapse import active_units, unit_activity
 from .data import DigitData, Split, load_data
 from .decoder import (
     BernoulliDecoder,
@@ -11,35 +15,22 @@ from .decoder import (
     bernoulli_log_likelihood,
     gaussian_log_likelihood,
 )
-from .elbo import bits_per_dim, elbo_terms, gaussian_kl, negative_elbo
-from .encoder import ConvEncoder, MLPEncoder, posterior
-from .landscape import (
-    LinearVAE,
-    active_units,
-    elbo_with_noise,
-    encoder_means,
-    interpolate_parameters,
-    loss_along_line,
-    ppca_fit,
-    ppca_log_likelihood,
-    principal_angles,
-    symmetric_copy,
-    unit_activity,
+from .elbo import (
+    bits_per_dim,
+    elbo_terms,
+    free_bits_penalty,
+    gaussian_kl,
+    gaussian_kl_per_unit,
+    negative_elbo,
 )
-from .latent import (
-    latent_explorer,
-    lerp,
-    nearest_distance,
-    posterior_parameters,
-    prior_grid,
-    sample_prior,
-    slerp,
-    traversal,
-)
+from .encoder import ConvEncoder, MLPEncoder, posterior, posterior_parameters
+from .landscape import interpolate_parameters, loss_along_line, symmetric_copy
+from .latent import lerp, nearest_distance, prior_grid, slerp, traversal
+from .linear_vae import LinearVAE, ppca_fit, ppca_log_likelihood, principal_angles
 from .plotting import make_grid, set_style, show_images
 from .reparameterization import reparameterize
-from .utils import environment_report, pick_device, seed_everything
-from .vae import VAE, VAEConfig
+from .utils import environment_report, pick_device, run_generator, seed_everything, stream_seed
+from .vae import VAE, VAEConfig, prior_log_prob, sample_prior
 
 __version__ = "0.1.0"
 
@@ -60,13 +51,12 @@ __all__ = [
     "binarize_static",
     "bits_per_dim",
     "elbo_terms",
-    "elbo_with_noise",
-    "encoder_means",
     "environment_report",
+    "free_bits_penalty",
     "gaussian_kl",
+    "gaussian_kl_per_unit",
     "gaussian_log_likelihood",
     "interpolate_parameters",
-    "latent_explorer",
     "lerp",
     "load_data",
     "loss_along_line",
@@ -80,13 +70,17 @@ __all__ = [
     "ppca_log_likelihood",
     "principal_angles",
     "prior_grid",
+    "prior_log_prob",
     "reparameterize",
+    "run_generator",
     "sample_prior",
     "seed_everything",
     "set_style",
     "show_images",
     "slerp",
+    "stream_seed",
     "symmetric_copy",
     "traversal",
     "unit_activity",
+    "validation_images",
 ]

@@ -11,7 +11,9 @@ from dataclasses import replace
 
 import torch
 
-from .data import DigitData, Split, check_images
+from .checks import check_images, check_positive_int
+from .data import DigitData, Split
+from .utils import run_generator
 
 BINARIZATIONS = ("dynamic", None)
 
@@ -26,11 +28,33 @@ def binarize(images: torch.Tensor, generator: torch.Generator | None = None) -> 
     :return: same shape and dtype, values in {0, 1}; its expectation is ``images``.
     """
     check_images(images)
-    return torch.bernoulli(images, generator=generator)
+    return _bernoulli_pixels(images, generator)
+
+
+def _bernoulli_pixels(images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    # A pixel is 1 when a uniform draw u in [0, 1) falls below its grey level p: P(u < p) = p,
+    # the distribution of torch.bernoulli, about 3x faster on a CPU.
+    u = torch.rand(images.shape, generator=generator, dtype=images.dtype, device=images.device)
+    return (u < images).to(images.dtype)
+
+
+def validation_images(data: DigitData, seed: int = 0, device=None) -> torch.Tensor:
+    """The validation images, binarized once with the run's ``"validation"`` generator.
+
+    Introduced in notebook 05. Every evaluation of a run (``fit``'s per-epoch validation ELBO,
+    the notebooks' comparisons, the benchmark) scores these same binary images.
+
+    :return: (n_validation, 1, height, width), on ``device``.
+    """
+    images = binarize(data.validation.images, run_generator(seed, "validation"))
+    return images.to(device) if device is not None else images
 
 
 def binarize_static(data: DigitData, seed: int = 0) -> DigitData:
-    """A copy of ``data`` binarized once, with a seeded generator, the same on every run."""
+    """A copy of ``data`` binarized once, with a seeded generator, the same on every run.
+
+    Introduced in notebook 00.
+    """
     generator = torch.Generator().manual_seed(seed)
     splits = {
         part: replace(getattr(data, part), images=binarize(getattr(data, part).images, generator))
@@ -64,8 +88,7 @@ class Batches:
         drop_last: bool = False,
         device: torch.device | str | None = None,
     ) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        check_positive_int(batch_size, "batch_size")
         if binarize not in BINARIZATIONS:
             raise ValueError(f"binarize must be one of {BINARIZATIONS}, got {binarize!r}")
         if drop_last and len(split) < batch_size:
@@ -80,8 +103,8 @@ class Batches:
         self.shuffle = shuffle
         self.binarize = binarize
         self.drop_last = drop_last
-        self.order_generator = torch.Generator().manual_seed(seed)
-        self.pixel_generator = torch.Generator(device=device).manual_seed(seed + 1)
+        self.order_generator = run_generator(seed, "order")
+        self.pixel_generator = run_generator(seed, "pixels", device)
 
     def __len__(self) -> int:
         n = self.images.shape[0]
@@ -97,11 +120,5 @@ class Batches:
             index = order[batch * self.batch_size : (batch + 1) * self.batch_size]
             x = self.images.index_select(0, index)
             if self.binarize == "dynamic":
-                # A pixel is 1 when a uniform draw u in [0, 1) falls below its grey level:
-                # P(u < p) = p, the same Bernoulli distribution as torch.bernoulli, about 3x
-                # faster on a CPU (torch.bernoulli took about 15% of a training step).
-                u = torch.rand(
-                    x.shape, generator=self.pixel_generator, dtype=x.dtype, device=x.device
-                )
-                x = (u < x).to(x.dtype)
+                x = _bernoulli_pixels(x, self.pixel_generator)  # checked once, in Split
             yield x, self.labels.index_select(0, index)

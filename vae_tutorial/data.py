@@ -14,35 +14,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.datasets import load_digits
 
 from . import mnist
+from .checks import check_images
 
 DATASETS = ("auto", "mnist", "digits")
 
 
 class DatasetFallbackWarning(UserWarning):
     """``dataset="auto"`` could not get MNIST and is using the 8x8 digits instead."""
-
-
-def check_images(images: torch.Tensor, name: str = "images") -> None:
-    """Fail clearly unless ``images`` is a float tensor (batch, 1, height, width) in [0, 1]."""
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(images).__name__}")
-    if not images.is_floating_point():
-        raise TypeError(
-            f"{name} must be floating point in [0, 1], got {images.dtype}; "
-            "for uint8 pixels use images.float() / 255"
-        )
-    if images.dim() != 4 or images.shape[1] != 1:
-        raise ValueError(
-            f"{name} must have shape (batch, 1, height, width), got {tuple(images.shape)}; "
-            "add the channel axis with images.unsqueeze(1)"
-        )
-    if images.numel() and (images.min() < 0 or images.max() > 1):
-        raise ValueError(
-            f"{name} must lie in [0, 1], got values in "
-            f"[{images.min().item():.3g}, {images.max().item():.3g}]"
-        )
 
 
 @dataclass(frozen=True)
@@ -171,7 +152,6 @@ DIGITS_TEST_FRACTION = 0.2  # the 8x8 digits have no official test set
 
 
 def _load_digits(validation_fraction: float, seed: int) -> DigitData:
-    from sklearn.datasets import load_digits
 
     bunch = load_digits()
     images = bunch.images.astype(np.float32)  # (1797, 8, 8), grey levels 0..16

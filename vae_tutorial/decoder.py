@@ -17,14 +17,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .encoder import check_latent_dim, mlp
+from .checks import check_float_tensor, check_latent, check_positive_int, check_unit_range
+from .encoder import mlp
 
 LOG_2PI = math.log(2 * math.pi)
 
 
 def _check_pixels(x: torch.Tensor, params: torch.Tensor, name: str) -> None:
-    if not x.is_floating_point():
-        raise TypeError(f"x must be floating point, got {x.dtype}; use x.float() / 255")
+    check_float_tensor(x, "x", "x.float() / 255")
     if x.shape[-3:] != params.shape[-3:]:
         raise ValueError(
             f"x {tuple(x.shape)} and {name} {tuple(params.shape)} must end in the same "
@@ -43,11 +43,7 @@ def bernoulli_log_likelihood(x: torch.Tensor, logits: torch.Tensor) -> torch.Ten
     :return: (batch,) or (samples, batch).
     """
     _check_pixels(x, logits, "logits")
-    if x.numel() and (x.min() < 0 or x.max() > 1):
-        raise ValueError(
-            f"a Bernoulli decoder needs pixels in [0, 1], got [{x.min().item():.3g}, "
-            f"{x.max().item():.3g}]; scale the images (x / 255) and binarize them"
-        )
+    check_unit_range(x, "x (a Bernoulli decoder's pixels)")
     x = x.expand_as(logits)
     per_pixel = -F.binary_cross_entropy_with_logits(logits, x, reduction="none")
     return per_pixel.flatten(-3).sum(-1)
@@ -75,7 +71,7 @@ class _MLPDecoder(nn.Module):
 
     def __init__(self, latent_dim, hidden_dims, image_shape, activation) -> None:
         super().__init__()
-        check_latent_dim(latent_dim)
+        check_positive_int(latent_dim, "latent_dim")
         self.latent_dim = latent_dim
         self.image_shape = tuple(image_shape)
         self.body = mlp([latent_dim, *hidden_dims], activation)
@@ -83,7 +79,7 @@ class _MLPDecoder(nn.Module):
 
     def _image(self, head: nn.Linear, z: torch.Tensor) -> torch.Tensor:
         """head(body(z)) reshaped to images: (..., 1, height, width)."""
-        _check_latent(z, self.latent_dim)
+        check_latent(z, self.latent_dim)
         return head(self.body(z)).unflatten(-1, self.image_shape)
 
 
@@ -161,10 +157,3 @@ class GaussianDecoder(_MLPDecoder):
         mean, logvar = self(z)
         noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
         return mean + torch.exp(0.5 * logvar) * noise
-
-
-def _check_latent(z: torch.Tensor, latent_dim: int) -> None:
-    if not isinstance(z, torch.Tensor) or not z.is_floating_point():
-        raise TypeError("z must be a floating-point torch.Tensor")
-    if z.dim() < 2 or z.shape[-1] != latent_dim:
-        raise ValueError(f"z must have shape (..., batch, {latent_dim}), got {tuple(z.shape)}")

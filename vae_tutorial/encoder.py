@@ -13,33 +13,18 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from .checks import check_batch, check_positive_int, check_same_shape
+
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
-
-
-def check_latent_dim(latent_dim: int) -> None:
-    if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim < 1:
-        raise ValueError(f"latent_dim must be an integer >= 1, got {latent_dim!r}")
-
-
-def check_batch(x: torch.Tensor, image_shape: tuple[int, ...], name: str = "x") -> None:
-    """Fail clearly unless x is a float tensor of shape (batch, *image_shape)."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be floating point, got {x.dtype}; use x.float() / 255")
-    if x.dim() != len(image_shape) + 1 or tuple(x.shape[1:]) != tuple(image_shape):
-        raise ValueError(
-            f"{name} must have shape (batch, {', '.join(map(str, image_shape))}), "
-            f"got {tuple(x.shape)}"
-        )
+ENCODE_BATCH = 1000  # images per forward pass in posterior_parameters; bounds the memory
 
 
 def mlp(sizes: Sequence[int], activation: str = "relu") -> nn.Sequential:
     """Linear layers of the given sizes with an activation after each."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
-    if any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes):
-        raise ValueError(f"layer sizes must be positive integers, got {tuple(sizes)}")
+    for size in sizes:
+        check_positive_int(size, f"every layer size in {tuple(sizes)}")
     layers = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
         layers += [nn.Linear(fan_in, fan_out), ACTIVATIONS[activation]()]
@@ -78,7 +63,7 @@ class MLPEncoder(_GaussianEncoder):
         activation: str = "relu",
     ) -> None:
         super().__init__()
-        check_latent_dim(latent_dim)
+        check_positive_int(latent_dim, "latent_dim")
         self.image_shape = tuple(image_shape)
         self.latent_dim = latent_dim
         image_dim = math.prod(self.image_shape)
@@ -103,7 +88,7 @@ class ConvEncoder(_GaussianEncoder):
         latent_dim: int = 20,
     ) -> None:
         super().__init__()
-        check_latent_dim(latent_dim)
+        check_positive_int(latent_dim, "latent_dim")
         self.image_shape = tuple(image_shape)
         self.latent_dim = latent_dim
         layers, in_channels = [], self.image_shape[0]
@@ -123,7 +108,22 @@ def posterior(mu: torch.Tensor, logvar: torch.Tensor) -> torch.distributions.Dis
 
     :param mu, logvar: (batch, latent_dim). Its ``log_prob(z)`` has shape (batch,).
     """
-    if mu.shape != logvar.shape:
-        raise ValueError(f"mu {tuple(mu.shape)} and logvar {tuple(logvar.shape)} must match")
+    check_same_shape(mu, logvar)
     normal = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
     return torch.distributions.Independent(normal, 1)
+
+
+@torch.no_grad()
+def posterior_parameters(
+    encoder: nn.Module, x: torch.Tensor, batch_size: int = ENCODE_BATCH
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Encode many images in batches, without gradients.
+
+    Introduced in notebook 05 (active units); notebook 07 encodes whole splits with it.
+
+    :param encoder: returns (mu, logvar) for a batch, e.g. ``model.encoder``.
+    :param x: (n, 1, height, width), on the encoder's device.
+    :return: mu, logvar: each (n, latent_dim).
+    """
+    pairs = [encoder(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+    return torch.cat([mu for mu, _ in pairs]), torch.cat([logvar for _, logvar in pairs])

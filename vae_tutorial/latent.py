@@ -1,19 +1,16 @@
-"""The learned latent space: grids, paths and an interactive explorer. Notebook 06.
+"""The learned latent space: grids, paths and distances. Notebook 07.
 
 A VAE generates by decoding z ~ p(z) = N(0, I). These helpers choose the z's to decode: a grid
 at the prior's quantiles, straight (linear) and spherical paths between two codes, one latent
-unit moved at a time, and sliders that decode whatever point the reader picks.
+unit moved at a time; and measure how far a code lies from every other. The interactive
+explorer is in ``explorer``.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 
-import matplotlib.pyplot as plt
-import numpy as np
 import torch
-from torch import nn
 
 # Below this sin(angle) two codes count as collinear, and slerp falls back to lerp.
 COLLINEAR = 1e-6
@@ -22,7 +19,7 @@ COLLINEAR = 1e-6
 def prior_grid(n: int, latent_dim: int = 2) -> torch.Tensor:
     """A square grid of 2-D latent points at the quantiles of N(0, 1) in each coordinate.
 
-    Introduced in notebook 06. Coordinate values are Phi^{-1}((i + 1/2) / n), i = 0, ..., n - 1,
+    Introduced in notebook 07. Coordinate values are Phi^{-1}((i + 1/2) / n), i = 0, ..., n - 1,
     so each grid cell holds the same prior mass (1 / n^2) rather than the same area. Points are
     in reading order for an image grid: rows from the top (z_2 largest) to the bottom, each row
     from left (z_1 smallest) to right.
@@ -52,7 +49,7 @@ def _steps(t: torch.Tensor | Sequence[float] | float, like: torch.Tensor) -> tor
 def lerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor | Sequence[float]) -> torch.Tensor:
     """Linear interpolation (1 - t) z0 + t z1.
 
-    Introduced in notebook 06.
+    Introduced in notebook 07.
 
     :param z0, z1: (..., latent_dim), e.g. (latent_dim,) or (batch, latent_dim).
     :param t: (steps,), 0 gives z0 and 1 gives z1.
@@ -66,7 +63,7 @@ def lerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor | Sequence[float]) 
 def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor | Sequence[float]) -> torch.Tensor:
     """Spherical linear interpolation (Shoemake 1985), as White (2016) uses it for latent codes.
 
-    Introduced in notebook 06. With omega the angle between z0 and z1,
+    Introduced in notebook 07. With omega the angle between z0 and z1,
 
         slerp(z0, z1; t) = sin((1 - t) omega) / sin(omega) z0 + sin(t omega) / sin(omega) z1.
 
@@ -91,28 +88,12 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor | Sequence[float])
     return torch.where(collinear, lerp(z0, z1, t.flatten()), spherical)
 
 
-@torch.no_grad()
-def posterior_parameters(
-    encoder: nn.Module, x: torch.Tensor, batch_size: int = 1000
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Encode many images in batches, without gradients.
-
-    Introduced in notebook 06.
-
-    :param encoder: returns (mu, logvar) for a batch, e.g. ``model.encoder``.
-    :param x: (n, 1, height, width), on the encoder's device.
-    :return: mu, logvar: each (n, latent_dim).
-    """
-    pairs = [encoder(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
-    return torch.cat([mu for mu, _ in pairs]), torch.cat([logvar for _, logvar in pairs])
-
-
 def nearest_distance(
     queries: torch.Tensor, codes: torch.Tensor, batch_size: int = 1024, exclude_self=False
 ) -> torch.Tensor:
     """Euclidean distance from each query to its nearest code: how far into a "hole" it lies.
 
-    Introduced in notebook 06.
+    Introduced in notebook 07.
 
     :param queries: (m, latent_dim). :param codes: (n, latent_dim).
     :param exclude_self: queries are the codes themselves; skip each one's zero distance.
@@ -133,7 +114,7 @@ def nearest_distance(
 def traversal(z: torch.Tensor, values: torch.Tensor | Sequence[float]) -> torch.Tensor:
     """Copies of one code with a single latent unit moved through ``values``, unit by unit.
 
-    Introduced in notebook 06. Row j holds z with z_j replaced by each value in turn.
+    Introduced in notebook 07. Row j holds z with z_j replaced by each value in turn.
 
     :param z: (latent_dim,). :param values: (steps,).
     :return: (latent_dim, steps, latent_dim).
@@ -146,83 +127,3 @@ def traversal(z: torch.Tensor, values: torch.Tensor | Sequence[float]) -> torch.
     units = torch.arange(latent_dim, device=z.device)
     codes[units, :, units] = values
     return codes
-
-
-@torch.no_grad()
-def sample_prior(
-    decoder: nn.Module, n: int, generator: torch.Generator | None = None
-) -> torch.Tensor:
-    """New images: z ~ N(0, I) (one ``torch.randn`` call), then the decoder's mean E[x | z].
-
-    Introduced in notebook 06 (the graded exercise ``sample_images``).
-
-    :return: (n, 1, height, width).
-    """
-    device = next(decoder.parameters()).device
-    z = torch.randn(n, decoder.latent_dim, generator=generator, device=device)
-    return decoder.mean(z)
-
-
-def image_png(image: torch.Tensor | np.ndarray, scale: int = 6) -> bytes:
-    """One grey image in [0, 1], (1, height, width) or (height, width), as PNG bytes.
-
-    Each pixel becomes a scale x scale block, so a browser shows it sharp rather than blurred.
-    """
-    array = np.asarray(torch.as_tensor(image).detach().cpu().float()).squeeze()
-    array = np.kron(array, np.ones((scale, scale), dtype=array.dtype))
-    buffer = io.BytesIO()
-    plt.imsave(buffer, array, cmap="gray", vmin=0.0, vmax=1.0, format="png")
-    return buffer.getvalue()
-
-
-def latent_explorer(
-    decoder: nn.Module,
-    latent_dim: int | None = None,
-    value_range: tuple[float, float] = (-3.0, 3.0),
-    initial: torch.Tensor | Sequence[float] | None = None,
-    scale: int | None = None,
-):
-    """Sliders for the latent coordinates and the decoded image, redrawn as a slider moves.
-
-    Introduced in notebook 06. An ``ipywidgets.VBox`` with the CSS class ``latent-explorer``
-    holding an ``ipywidgets.Image`` (PNG of the decoder's mean E[x | z]) and one
-    ``ipywidgets.FloatSlider`` per latent coordinate. ``box.sliders``, ``box.image`` and
-    ``box.z()`` (the current code, (latent_dim,)) give access to them from Python; setting a
-    slider's ``value`` re-renders the image in the kernel, with or without a browser.
-    """
-    import ipywidgets as widgets
-
-    latent_dim = decoder.latent_dim if latent_dim is None else latent_dim
-    start = torch.zeros(latent_dim) if initial is None else torch.as_tensor(initial).float()
-    if start.shape != (latent_dim,):
-        raise ValueError(f"initial must have shape ({latent_dim},), got {tuple(start.shape)}")
-    low, high = value_range
-    height, width = decoder.image_shape[1:]
-    scale = scale if scale is not None else max(1, 168 // max(height, width))
-    device = next(decoder.parameters()).device
-    sliders = [
-        widgets.FloatSlider(
-            value=float(value), min=low, max=high, step=0.05, description=f"z{j + 1}",
-            continuous_update=True, readout_format=".2f",
-        )
-        for j, value in enumerate(start.clamp(low, high).tolist())
-    ]  # fmt: skip
-    image = widgets.Image(format="png", width=width * scale, height=height * scale)
-
-    def current() -> torch.Tensor:
-        return torch.tensor([s.value for s in sliders], dtype=torch.float32)
-
-    def update(change=None) -> None:
-        with torch.no_grad():
-            mean = decoder.mean(current().to(device)[None])[0]
-        image.value = image_png(mean, scale)
-
-    for slider in sliders:
-        slider.observe(update, names="value")
-    update()
-    box = widgets.VBox(
-        [image, widgets.VBox(sliders)], layout=widgets.Layout(align_items="flex-start")
-    )
-    box.add_class("latent-explorer")
-    box.sliders, box.image, box.z = sliders, image, current
-    return box

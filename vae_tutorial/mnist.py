@@ -8,6 +8,7 @@ so an interrupted or corrupted transfer never leaves a file that is later truste
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import hashlib
 import http.client
@@ -240,8 +241,6 @@ def load_arrays(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m vae_tutorial.mnist [DEST]``: download and verify MNIST (used by binder/)."""
-    import argparse
-
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("dest", nargs="?", default=None, help="folder (default: the cache)")
     args = parser.parse_args(argv)

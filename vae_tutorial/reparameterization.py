@@ -13,12 +13,16 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from .checks import check_positive_int, check_same_shape
+from .encoder import posterior
+
 
 def reparameterize(
     mu: torch.Tensor,
     logvar: torch.Tensor,
     n_samples: int | None = None,
     generator: torch.Generator | None = None,
+    eps: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """z = mu + sigma * eps with eps ~ N(0, I) and sigma = exp(logvar / 2).
 
@@ -27,13 +31,18 @@ def reparameterize(
     :param mu, logvar: (batch, latent_dim).
     :param n_samples: None for one sample per row, z: (batch, latent_dim); an integer S for
         z: (S, batch, latent_dim).
+    :param generator: draws eps; ignored when eps is given.
+    :param eps: the standard-normal noise itself, (batch, latent_dim) or (S, batch, latent_dim):
+        fixing it ("common random numbers") makes z a deterministic function of mu and logvar.
     """
-    if mu.shape != logvar.shape:
-        raise ValueError(f"mu {tuple(mu.shape)} and logvar {tuple(logvar.shape)} must match")
-    if n_samples is not None and (isinstance(n_samples, bool) or n_samples < 1):
-        raise ValueError(f"n_samples must be None or a positive integer, got {n_samples!r}")
-    shape = mu.shape if n_samples is None else (n_samples, *mu.shape)
-    eps = torch.randn(shape, generator=generator, dtype=mu.dtype, device=mu.device)
+    check_same_shape(mu, logvar)
+    if eps is None:
+        if n_samples is not None:
+            check_positive_int(n_samples, "n_samples")
+        shape = mu.shape if n_samples is None else (n_samples, *mu.shape)
+        eps = torch.randn(shape, generator=generator, dtype=mu.dtype, device=mu.device)
+    elif eps.shape[-mu.dim() :] != mu.shape:
+        raise ValueError(f"eps {tuple(eps.shape)} must end in mu's shape {tuple(mu.shape)}")
     return mu + torch.exp(0.5 * logvar) * eps
 
 
@@ -95,8 +104,6 @@ def encoder_gradients(
     :param n_samples: samples of z averaged in the estimate.
     :return: the gradient, flattened over all encoder parameters: (n_parameters,).
     """
-    from .encoder import posterior
-
     if estimator not in ("pathwise", "score"):
         raise ValueError(f"estimator must be 'pathwise' or 'score', got {estimator!r}")
     mu, logvar = encoder(x)

@@ -7,8 +7,12 @@ import platform
 import random
 import sys
 
+import matplotlib
 import numpy as np
+import sklearn
 import torch
+
+from .checks import check_non_negative_int
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
@@ -21,14 +25,45 @@ def seed_everything(seed: int) -> torch.Generator:
     :param seed: a non-negative integer.
     :return: a ``torch.Generator`` seeded with ``seed``, for code that takes one explicitly.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    check_non_negative_int(seed, "seed")
     random.seed(seed)
     np.random.seed(seed % 2**32)  # noqa: NPY002 -- seeds code that uses the legacy global RNG
     torch.manual_seed(seed)  # also seeds every CUDA device
     # Hash randomisation only affects subprocesses started after this point.
     os.environ["PYTHONHASHSEED"] = str(seed)
     return torch.Generator().manual_seed(seed)
+
+
+# Each random stream of a training run draws from its own generator, seeded at seed + offset, so
+# that one stream (say, the noise of the reparameterization trick) can be replayed alone.
+STREAMS = {"order": 0, "pixels": 1, "noise": 2, "validation": 3, "evaluation": 4}
+
+
+def stream_seed(seed: int, stream: str) -> int:
+    """The seed of one random stream of a training run: ``seed`` plus the stream's offset.
+
+    Introduced in notebook 00.
+    """
+    check_non_negative_int(seed, "seed")
+    if stream not in STREAMS:
+        raise ValueError(f"stream must be one of {tuple(STREAMS)}, got {stream!r}")
+    return seed + STREAMS[stream]
+
+
+def run_generator(
+    seed: int, stream: str, device: torch.device | str | None = None
+) -> torch.Generator:
+    """The generator of one random stream of the training run seeded with ``seed``.
+
+    Introduced in notebook 00. Streams: ``"order"`` (the batch order, always on the CPU),
+    ``"pixels"`` (dynamic binarization), ``"noise"`` (eps in z = mu + sigma * eps while
+    training), ``"validation"`` (the one static binarization of the validation images) and
+    ``"evaluation"`` (eps when the validation ELBO is measured). ``fit``, the notebooks and the
+    benchmark all take their generators from here.
+    """
+    generator_seed = stream_seed(seed, stream)
+    device = torch.device("cpu") if stream == "order" or device is None else torch.device(device)
+    return torch.Generator(device=device).manual_seed(generator_seed)
 
 
 def _mps_available() -> bool:
@@ -70,9 +105,6 @@ def environment_report(device: torch.device | None = None) -> dict[str, str]:
 
     Introduced in notebook 00.
     """
-    import matplotlib
-    import sklearn
-
     device = device if device is not None else pick_device("auto")
     report = {
         "python": platform.python_version(),

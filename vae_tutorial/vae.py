@@ -1,4 +1,4 @@
-"""The VAE: encoder, reparameterization, decoder and prior, assembled. Notebooks 04-06.
+"""The VAE: the prior, encoder, reparameterization and decoder, assembled. Notebook 04.
 
 Generative process: z ~ p(z) = N(0, I), then x ~ p(x | z). Inference: q(z | x) from the encoder.
 """
@@ -10,9 +10,39 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .decoder import BernoulliDecoder, GaussianDecoder
-from .encoder import ConvEncoder, MLPEncoder, check_latent_dim
+from .checks import check_float_tensor, check_positive_int
+from .decoder import LOG_2PI, BernoulliDecoder, GaussianDecoder
+from .encoder import ConvEncoder, MLPEncoder
 from .reparameterization import reparameterize
+
+
+def prior_log_prob(z: torch.Tensor) -> torch.Tensor:
+    """log p(z) for the prior p(z) = N(0, I), summed over latent units.
+
+    Introduced in notebook 04. Per unit: -1/2 (log 2 pi + z^2).
+
+    :param z: (..., latent_dim). :return: (...,), nats.
+    """
+    check_float_tensor(z, "z")
+    return -0.5 * (LOG_2PI + z.pow(2)).sum(-1)
+
+
+@torch.no_grad()
+def sample_prior(
+    decoder: nn.Module, n: int, generator: torch.Generator | None = None, mean: bool = True
+) -> torch.Tensor:
+    """New images from the model itself: z ~ p(z) = N(0, I) (one ``torch.randn`` call), then
+    the decoder's mean E[x | z], or with ``mean=False`` a sample x ~ p(x | z).
+
+    Introduced in notebook 04; notebook 07's graded exercise ``sample_images`` rebuilds it.
+
+    :param decoder: has ``latent_dim``, ``mean(z)`` and ``sample(z, generator)``.
+    :return: (n, 1, height, width).
+    """
+    check_positive_int(n, "n")
+    device = next(decoder.parameters()).device
+    z = torch.randn(n, decoder.latent_dim, generator=generator, device=device)
+    return decoder.mean(z) if mean else decoder.sample(z, generator)
 
 
 @dataclass(frozen=True)
@@ -28,7 +58,7 @@ class VAEConfig:
     learn_variance: bool = False  # Gaussian decoder only
 
     def __post_init__(self) -> None:
-        check_latent_dim(self.latent_dim)
+        check_positive_int(self.latent_dim, "latent_dim")
         if self.encoder not in ("mlp", "conv"):
             raise ValueError(f"encoder must be 'mlp' or 'conv', got {self.encoder!r}")
         if self.likelihood not in ("bernoulli", "gaussian"):
@@ -73,14 +103,8 @@ class VAE(nn.Module):
         z = reparameterize(mu, logvar, generator=generator)
         return {"mu": mu, "logvar": logvar, "z": z, "x_mean": self.decoder.mean(z)}
 
-    @torch.no_grad()
     def generate(
         self, n: int, generator: torch.Generator | None = None, mean: bool = True
     ) -> torch.Tensor:
-        """New images from the model itself: z ~ N(0, I), then x ~ p(x | z) (or its mean).
-
-        :return: (n, 1, height, width).
-        """
-        device = next(self.parameters()).device
-        z = torch.randn(n, self.config.latent_dim, generator=generator, device=device)
-        return self.decoder.mean(z) if mean else self.decoder.sample(z, generator)
+        """New images: ``sample_prior(self.decoder, n, generator, mean)``, (n, 1, height, width)."""
+        return sample_prior(self.decoder, n, generator, mean)
