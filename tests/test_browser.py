@@ -14,8 +14,8 @@ driven by Playwright, opens it, runs all cells, and checks that
 A screenshot of the page is saved in build/test-artifacts/browser/ whether the test passes or
 fails, and the server (with its kernel) is stopped whatever happens.
 
-Until notebooks/06_latent_space.ipynb exists, the test runs on a fixture notebook with the same
-widget structure (tests/browser/explorer.py); once it exists, it runs on both.
+The notebook is the one that teaches the explorer; if it is missing the test fails (a renamed
+notebook must be renamed here too).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import pytest
 
 from tools.assignments import quick_copy
 
-from .browser import chromium, explorer, jupyter
+from .browser import chromium, jupyter
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "06_latent_space.ipynb"
@@ -126,18 +126,8 @@ _MODEL_STATE = f"""(path) => {{
 }}"""
 
 
-def _notebooks() -> list:
-    """The fixture always (it is cheap); the real notebook when it exists."""
-    return [
-        pytest.param(None, id="fixture"),
-        pytest.param(
-            NOTEBOOK,
-            id=NOTEBOOK.stem,
-            marks=pytest.mark.skipif(
-                not NOTEBOOK.exists(), reason=f"{NOTEBOOK.relative_to(ROOT)} is not written yet"
-            ),
-        ),
-    ]
+def test_the_explorer_notebook_exists():
+    assert NOTEBOOK.exists(), f"{NOTEBOOK.relative_to(ROOT)} is missing: update NOTEBOOK"
 
 
 @pytest.fixture(scope="session")
@@ -209,18 +199,14 @@ def _screenshot(page, name: str) -> None:
     print(f"screenshot: {path}")
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("notebook", _notebooks())
-def test_latent_explorer_in_jupyterlab(notebook, browser, tmp_path):
+def test_latent_explorer_in_jupyterlab(browser, tmp_path):
     started = time.monotonic()
     root = tmp_path / "root"
-    if notebook is None:
-        name = "fixture_explorer"
-        explorer.write(root / f"{name}.ipynb")
-    else:
-        name = notebook.stem
-        quick_copy(notebook, root / notebook.name)  # quick = True, as in the quick tests
+    name = NOTEBOOK.stem
+    quick_copy(NOTEBOOK, root / NOTEBOOK.name)  # quick = True, as in the quick tests
     path = f"{name}.ipynb"
 
     with jupyter.running_lab(root, tmp_path / "jupyter") as lab:
@@ -303,6 +289,7 @@ def test_latent_explorer_in_jupyterlab(notebook, browser, tmp_path):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_the_server_is_stopped_when_the_test_fails(tmp_path):
     with pytest.raises(RuntimeError, match="boom"):

@@ -166,3 +166,14 @@ def test_check_images_explains_each_mistake():
 def test_split_checks_labels_against_images():
     with pytest.raises(ValueError, match="labels must have shape"):
         Split(torch.zeros(4, 1, 2, 2), torch.zeros(3, dtype=torch.int64))
+
+
+def test_subset_keeps_the_first_examples_of_the_named_splits():
+    data = load_data("digits", verbose=False)
+    small = data.subset(100, n_validation=20)
+    assert (len(small.train), len(small.validation), len(small.test)) == (100, 20, len(data.test))
+    assert torch.equal(small.train.images, data.train.images[:100])
+    assert torch.equal(small.validation.labels, data.validation.labels[:20])
+    assert len(data.subset(10**6).train) == len(data.train)  # more than there are: all of them
+    with pytest.raises(ValueError, match="positive integer"):
+        data.subset(0)

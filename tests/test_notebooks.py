@@ -15,9 +15,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tools.run_series import series
+
 ROOT = Path(__file__).resolve().parent.parent
 RUNNER = ROOT / "tools" / "run_series.py"
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = series()
 MAX_BYTES = 1_000_000  # committed notebooks stay small
 PARAMETERS = {"quick", "seed", "device", "dataset"}
 
@@ -71,6 +73,7 @@ def test_committed_outputs_come_from_one_clean_run(path):
     assert any("nbval-check-output" in c.metadata.get("tags", []) for c in code)
 
 
+@pytest.mark.slow
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_executes_in_quick_mode(path, tmp_path):
@@ -100,6 +103,7 @@ def _broken_notebook(path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.notebook
 def test_a_failing_notebook_is_reported_and_never_overwritten(tmp_path):
     path = _broken_notebook(tmp_path / "99_broken.ipynb")

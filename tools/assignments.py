@@ -23,6 +23,10 @@ from pathlib import Path
 
 import nbformat
 
+if __package__ in (None, ""):  # run as a script: make the project root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tools.run_series import series
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 REGIONS = {
@@ -35,7 +39,7 @@ def masters() -> list[Path]:
     """The notebooks of the series that contain graded cells."""
     return [
         path
-        for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+        for path in series()
         if any(
             cell.metadata.get("nbgrader", {}).get("grade")
             for cell in nbformat.read(path, as_version=4).cells

@@ -6,6 +6,7 @@ sampling: each pixel is 1 with probability equal to its grey level (binarization
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -16,6 +17,9 @@ from .data import DigitData, Split
 from .utils import run_generator
 
 BINARIZATIONS = ("dynamic", None)
+UNIFORM_BITS = 24  # random bits per uniform draw, as in torch.rand for float32
+UNIFORM_MASK = (1 << UNIFORM_BITS) - 1
+UNIFORM_SCALE = float(1 << UNIFORM_BITS)
 
 
 def binarize(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -31,11 +35,30 @@ def binarize(images: torch.Tensor, generator: torch.Generator | None = None) -> 
     return _bernoulli_pixels(images, generator)
 
 
+def uniform_bits(shape: torch.Size, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Integers k uniform on [0, 2^24), one per pixel, on the CPU: k / 2^24 is what torch.rand
+    draws for float32, made about 3x faster.
+
+    Introduced in notebook 00. ``torch.rand`` turns 24 random bits into each float32, one call of
+    the CPU's serial generator per value. Drawing 64-bit integers and keeping 24 bits of each
+    32-bit half gives the same distribution with half the calls and no float conversion.
+
+    :return: int32, of the given shape.
+    """
+    n = math.prod(shape)
+    words = torch.empty((n + 1) // 2, dtype=torch.int64)
+    words.random_(generator=generator)  # uniform on [0, 2^63): every bit but the top one random
+    return words.view(torch.int32)[:n].view(shape).bitwise_and_(UNIFORM_MASK)
+
+
 def _bernoulli_pixels(images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     # A pixel is 1 when a uniform draw u in [0, 1) falls below its grey level p: P(u < p) = p,
-    # the distribution of torch.bernoulli, about 3x faster on a CPU.
-    u = torch.rand(images.shape, generator=generator, dtype=images.dtype, device=images.device)
-    return (u < images).to(images.dtype)
+    # the distribution of torch.bernoulli, and several times faster.
+    if images.device.type != "cpu":  # accelerators' generators are fast and parallel
+        u = torch.rand(images.shape, generator=generator, dtype=images.dtype, device=images.device)
+        return (u < images).to(images.dtype)
+    # u = k / 2^24 < p exactly when k < p * 2^24, computed exactly in float32 (a power of 2).
+    return (uniform_bits(images.shape, generator) < images * UNIFORM_SCALE).to(images.dtype)
 
 
 def validation_images(data: DigitData, seed: int = 0, device=None) -> torch.Tensor:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,7 @@ import torch
 from sklearn.datasets import load_digits
 
 from . import mnist
-from .checks import check_images
+from .checks import check_images, check_positive_int
 
 DATASETS = ("auto", "mnist", "digits")
 
@@ -47,6 +47,14 @@ class Split:
     def __len__(self) -> int:
         return self.images.shape[0]
 
+    def first(self, n: int) -> Split:
+        """The first n examples (all of them if there are fewer); the splits are shuffled.
+
+        Introduced in notebook 05.
+        """
+        check_positive_int(n, "n")
+        return Split(self.images[:n], self.labels[:n])
+
 
 @dataclass(frozen=True)
 class DigitData:
@@ -67,6 +75,20 @@ class DigitData:
     def image_dim(self) -> int:
         """Pixels per image: height * width."""
         return int(np.prod(self.image_shape))
+
+    def subset(
+        self, n_train: int, n_validation: int | None = None, n_test: int | None = None
+    ) -> DigitData:
+        """The same data with only the first examples of each split (None keeps a split whole).
+
+        Introduced in notebook 05: smaller runs train on the first n_train images.
+        """
+        parts = {"train": n_train, "validation": n_validation, "test": n_test}
+        splits = {name: getattr(self, name) for name in parts}
+        splits = {
+            name: s if parts[name] is None else s.first(parts[name]) for name, s in splits.items()
+        }
+        return replace(self, **splits)
 
     def describe(self) -> str:
         _, height, width = self.image_shape
