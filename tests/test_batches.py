@@ -123,3 +123,23 @@ def test_batches_live_on_the_gpu():
     x, labels = next(iter(Batches(split, 16, device="cuda", seed=0)))
     assert x.device.type == "cuda" and labels.device.type == "cuda"
     assert set(x.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_uniform_bits_are_24_independent_fair_bits_like_torch_rand():
+    from vae_tutorial.batches import UNIFORM_BITS, uniform_bits
+
+    n = 400_000
+    k = uniform_bits(torch.Size([n]), torch.Generator().manual_seed(0))
+    assert k.dtype == torch.int32 and k.min() >= 0 and k.max() < 2**UNIFORM_BITS
+    bits = (k[:, None] >> torch.arange(UNIFORM_BITS)) & 1  # (n, 24)
+    # each bit is fair, in even positions (low halves of the 64-bit words) and odd ones alike
+    for part in (bits[0::2], bits[1::2]):
+        frequency = part.double().mean(0)
+        assert ((frequency - 0.5).abs() < 5 * 0.5 / (len(part) ** 0.5)).all(), frequency
+    # neighbouring draws (the two halves of one word) are uncorrelated
+    u = k.double() / 2**UNIFORM_BITS
+    correlation = torch.corrcoef(torch.stack([u[0::2], u[1::2]]))[0, 1]
+    assert abs(correlation) < 5 / (n / 2) ** 0.5
+    # u = k / 2^24 is uniform on [0, 1): the deciles hold a tenth each, like torch.rand's
+    counts = torch.bincount((u * 10).long(), minlength=10).double() / n
+    assert ((counts - 0.1).abs() < 5 * (0.09 / n) ** 0.5).all(), counts

@@ -30,6 +30,8 @@ class DatasetFallbackWarning(UserWarning):
 class Split:
     """One part of a data set.
 
+    Introduced in notebook 00.
+
     :param images: shape (n, 1, height, width), float32 in [0, 1].
     :param labels: shape (n,), int64 digit classes 0-9.
     """
@@ -58,7 +60,9 @@ class Split:
 
 @dataclass(frozen=True)
 class DigitData:
-    """A data set split into train, validation (held out from training) and test."""
+    """A data set split into train, validation (held out from training) and test.
+
+    Introduced in notebook 00."""
 
     name: str  # "mnist" or "digits"
     source: str  # where the images came from, in words

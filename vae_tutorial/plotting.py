@@ -28,12 +28,17 @@ STYLE = {
 
 
 def set_style() -> None:
-    """Apply the house style to every later figure."""
+    """Apply the house style to every later figure.
+
+    Introduced in notebook 00.
+    """
     plt.rcParams.update(STYLE)
 
 
 def make_grid(images: torch.Tensor | np.ndarray, ncols: int = 8, pad: int = 1) -> np.ndarray:
     """Tile images into one array, row by row, with ``pad`` pixels of background between them.
+
+    Introduced in notebook 00.
 
     :param images: (n, 1, height, width) or (n, height, width).
     :return: (rows * (height + pad) - pad, ncols * (width + pad) - pad); empty cells are 0.
@@ -72,6 +77,8 @@ def show_images(
     vmax: float = 1.0,
 ) -> plt.Axes:
     """Show images as one grid, grey levels from black (0) to white (1), without axes.
+
+    Introduced in notebook 00.
 
     :param images: (n, 1, height, width) or (n, height, width), values in [vmin, vmax].
     :param labels: optional, one per image, written in each tile's corner.
