@@ -2,9 +2,12 @@
 #   make tutorial   execute the whole series headless on CPU (QUICK=1: the fast parameters;
 #                   DEVICE=auto: use a GPU when there is one)
 #   make test       all tests: unit, notebooks (papermill), output regression (nbval), ruff
+#   make test-fast  the package's unit tests only: no notebooks, browser or autograding
 #   make lab        open JupyterLab on the notebooks
 #   make assignments  student versions of the graded notebooks (nbgrader), checked by autograding
 #   make benchmark  training speed and ELBO per time budget, recorded in benchmarks/RESULTS.md
+#   make outputs    re-execute the committed notebooks in place (NB=05: only notebooks/05_*)
+#   make help       list every target with one line each (the `## ` comment after its name)
 # Each target creates the virtual environment .venv first if it is missing or out of date.
 
 SHELL := /bin/bash
@@ -16,6 +19,7 @@ CONSTRAINTS := requirements/constraints.txt
 OUT ?= build/tutorial
 QUICK ?=
 DEVICE ?= cpu
+NB ?=
 
 # Use the shared MNIST copy beside the project when there is one and nothing else was chosen.
 SHARED_MNIST := $(abspath ../shared/data/mnist)
@@ -23,9 +27,9 @@ ifneq ($(wildcard $(SHARED_MNIST)/SHA256SUMS),)
 export VAE_TUTORIAL_DATA ?= $(SHARED_MNIST)
 endif
 
-.PHONY: env tutorial test lint lab assignments outputs benchmark lock clean
+.PHONY: env help tutorial test test-fast lint lab assignments outputs benchmark lock clean
 
-env: $(STAMP)
+env: $(STAMP) ## create or update the virtual environment .venv
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python 3.10 or newer is needed"'
@@ -36,40 +40,49 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (vae_tutorial)" >/dev/null
 	touch $(STAMP)
 
-tutorial: env
+help: ## list the targets
+	@awk -F ':.*## ' '/^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+tutorial: env ## execute the series headless (QUICK=1: fast parameters, DEVICE=auto: a GPU)
 	$(BIN)/python tools/run_series.py --output-dir $(OUT) --device $(DEVICE) $(if $(QUICK),--quick)
 
-lint: env
+lint: env ## ruff check and ruff format --check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+test: lint ## every test: unit, notebooks, committed outputs (nbval), autograding, browser
 	$(BIN)/python -m pytest tests notebooks --nbval-lax \
 		--nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
-lab: env
+# The tests marked `slow` (notebook execution, browser, autograding) and `gpu` are left out.
+test-fast: env ## unit tests only (under a minute): not slow, not gpu
+	$(BIN)/python -m pytest tests -m "not slow and not gpu"
+
+lab: env ## open JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # Instructors: student versions (nbgrader, offline) in build/course/release/, and a check that
 # they score 0 while the masters score full marks.
-assignments: env
+assignments: env ## student versions (nbgrader) and the autograding check
 	$(BIN)/python tools/assignments.py --course-dir build/course --check
 
 # Training speed (trainer, plain loop, matmul roofline) and the held-out ELBO after 1, 3 and 10
 # minutes, written to benchmarks/RESULTS.md with the machine they came from (about 20 minutes).
 # Run it on an otherwise idle machine.
-benchmark: env
+benchmark: env ## training speed and ELBO per time budget (about 20 minutes)
 	$(BIN)/python benchmarks/throughput.py --budgets 1 3 10 --record benchmarks/RESULTS.md
 
 # Re-execute the committed notebooks in place: default parameters, seed 0, CPU only.
-outputs: env
-	CUDA_VISIBLE_DEVICES= $(BIN)/python tools/run_series.py --in-place
+# NB=05 re-executes only notebooks/05_*.ipynb; a number that matches no notebook is an error.
+outputs: env ## re-execute the committed notebooks in place (NB=05: only that one)
+	CUDA_VISIBLE_DEVICES= $(BIN)/python tools/run_series.py --in-place $(if $(NB),$(or \
+		$(wildcard notebooks/$(NB)_*.ipynb),$(error NB=$(NB) matches no notebooks/$(NB)_*.ipynb)))
 
 # Refresh the exact versions after changing dependencies.
-lock: env
+lock: env ## refresh requirements/constraints.txt from the environment
 	{ head -n 2 $(CONSTRAINTS); $(BIN)/python -m pip freeze --exclude-editable \
 		| sed -E 's/^torch==([0-9.]+)\+cpu$$/torch==\1/'; } > $(CONSTRAINTS).new
 	mv $(CONSTRAINTS).new $(CONSTRAINTS)
 
-clean:
+clean: ## remove build/ and the tool caches
 	rm -rf build .pytest_cache .ruff_cache

@@ -1,8 +1,43 @@
+"""Fixtures shared by the test files (the project-wide set-up is in ../conftest.py)."""
+
 from __future__ import annotations
 
+import random
+
+import numpy as np
 import pytest
+import torch
 
 from . import idx_files
+
+GLOBAL_SEED = 0
+
+
+@pytest.fixture(autouse=True)
+def seed_global_rngs():
+    """Seed Python's, NumPy's and PyTorch's global generators before every test.
+
+    A test that draws from a global generator then sees the same numbers whichever tests ran
+    before it, so results do not depend on test order or on running one test alone.
+    """
+    random.seed(GLOBAL_SEED)
+    np.random.seed(GLOBAL_SEED)  # noqa: NPY002 -- the legacy global RNG is what gets seeded
+    torch.manual_seed(GLOBAL_SEED)
+
+
+@pytest.fixture
+def tiny_vae():
+    """A small seeded VAE on 8x8 images and a batch of 6 binary 8x8 images: ``(model, x)``.
+
+    For tests that need some model, not a particular one: 64-16-2, Bernoulli decoder, weights
+    from seed 0; x: (6, 1, 8, 8), each pixel on with probability 0.3, from seed 1.
+    """
+    from vae_tutorial import VAE, VAEConfig
+
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(image_shape=(1, 8, 8), hidden_dims=(16,), latent_dim=2))
+    x = torch.bernoulli(torch.full((6, 1, 8, 8), 0.3), generator=torch.Generator().manual_seed(1))
+    return model, x
 
 
 @pytest.fixture

@@ -140,8 +140,7 @@ CHEATS = {
     "06_latent_space": {
         "sample_images_solution": (
             "sample_images_tests",
-            "from vae_tutorial.vae import sample_prior\n"
-            "return sample_prior(decoder, n, generator)",
+            "from vae_tutorial.vae import sample_prior\nreturn sample_prior(decoder, n, generator)",
         ),
         "my_slerp_solution": (
             "my_slerp_tests",

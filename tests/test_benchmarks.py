@@ -10,9 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import record  # noqa: E402  (benchmarks/ is a folder of scripts, not a package)
 
 
+@pytest.mark.slow
 def test_the_throughput_benchmark_runs_and_records(tmp_path):
     record = tmp_path / "RESULTS.md"
     env = {**os.environ, "VAE_TUTORIAL_OFFLINE": "1", "VAE_TUTORIAL_DATA": ""}
@@ -23,9 +28,33 @@ def test_the_throughput_benchmark_runs_and_records(tmp_path):
         capture_output=True, text=True, cwd=ROOT, env=env, timeout=300,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
-    for expected in ("(a) trainer:", "(b) plain loop:", "(c) matmul roofline:",
-                     "trainer / plain:", "trainer / roofline:", "after 1 epochs: trainer",
+    for expected in ("trainer:", "PyTorch examples loop", "BCE with logits:", "hand-tuned loop:",
+                     "matmul roofline:", "trainer / hand-tuned loop: ", "trainer / logits plain "
+                     "loop: ", "trainer / roofline: ", "after 1 epochs: trainer",
                      "after 0.02 min", "data: digits"):  # fmt: skip
         assert expected in run.stdout
     text = record.read_text()
     assert "CPU:" in text and "trainer / roofline:" in text and "--record" in text
+    assert text.count("<!-- begin throughput -->") == 1
+
+
+def test_a_section_is_rewritten_alone(tmp_path):
+    results = tmp_path / "RESULTS.md"
+    record.write_section(results, "one", "One", "First.", ["trainer / x: 1.00"], readme=tmp_path)
+    record.write_section(results, "two", "Two", "Second.", ["b"], readme=tmp_path)
+    record.write_section(results, "one", "One", "Again.", ["trainer / x: 2.00"], readme=tmp_path)
+    text = results.read_text()
+    assert "Again." in text and "First." not in text and "Second." in text
+    assert text.index("<!-- begin one -->") < text.index("<!-- begin two -->")  # kept in place
+    assert record.quoted_lines(results, "one") == ["trainer / x: 2.00"]
+
+
+def test_the_readme_quotes_the_recorded_ratios():
+    quoted = record.quoted_lines(ROOT / "benchmarks" / "RESULTS.md", "throughput")
+    assert any(line.startswith("trainer / hand-tuned loop: ") for line in quoted), quoted
+    readme = (ROOT / "README.md").read_text()
+    begin, end = "<!-- begin quoted throughput -->", "<!-- end quoted throughput -->"
+    block = readme[readme.index(begin) + len(begin) : readme.index(end)]
+    assert block.strip().strip("`").strip().splitlines() == quoted, (
+        "README.md quotes other figures than benchmarks/RESULTS.md: rerun make benchmark"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -58,15 +59,8 @@ def test_kl_is_convex_in_mu_and_logvar():
     torch.testing.assert_close(matrix, torch.tensor([[1.0, 0.0], [0.0, 0.5 * math.exp(-0.4)]]))
 
 
-def _model_and_batch():
-    torch.manual_seed(0)
-    model = VAE(VAEConfig(image_shape=(1, 4, 4), hidden_dims=(8,), latent_dim=2))
-    x = torch.bernoulli(torch.full((6, 1, 4, 4), 0.3))
-    return model, x
-
-
-def test_elbo_terms_by_hand():
-    model, x = _model_and_batch()
+def test_elbo_terms_by_hand(tiny_vae):
+    model, x = tiny_vae
     terms = elbo_terms(model, x, generator=torch.Generator().manual_seed(5))
     assert all(terms[name].shape == (6,) for name in ("reconstruction", "kl", "elbo"))
     assert terms["kl_per_unit"].shape == (6, model.config.latent_dim)
@@ -82,16 +76,53 @@ def test_elbo_terms_by_hand():
     torch.testing.assert_close(terms["elbo"], reconstruction - kl)
 
 
-def test_the_elbo_samples_z_and_is_a_lower_bound_in_expectation():
-    model, x = _model_and_batch()
+def test_the_elbo_samples_z(tiny_vae):
+    model, x = tiny_vae
     draws = [
         elbo_terms(model, x, generator=torch.Generator().manual_seed(s))["elbo"] for s in (1, 2)
     ]
     assert not torch.equal(draws[0], draws[1])  # z is sampled, not set to mu
 
 
-def test_negative_elbo_means_over_the_batch_and_weights_the_kl():
-    model, x = _model_and_batch()
+def test_the_elbo_is_a_lower_bound_on_an_exactly_integrated_log_likelihood():
+    # A VAE small enough to integrate: 2x2 binary images (16 possible) and a 1-D latent, so
+    # log p(x) = log of the integral of p(x | z) N(z; 0, 1) dz is a Riemann sum over a z grid.
+    # The grid and the exact ELBO are computed here with torch.distributions, independently of
+    # vae_tutorial.elbo; elbo_terms is only used for the Monte Carlo estimate being tested.
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(image_shape=(1, 2, 2), hidden_dims=(8,), latent_dim=1)).double()
+    pixels = torch.tensor(list(itertools.product([0.0, 1.0], repeat=4)), dtype=torch.float64)
+    images = pixels.view(16, 1, 2, 2)
+    z = torch.linspace(-12, 12, 4001, dtype=torch.float64)  # p(|z| > 12) < 1e-32
+    dz = z[1] - z[0]
+    samples = 20_000
+    with torch.no_grad():
+        log_lik = model.decoder.log_prob(images, z.view(-1, 1, 1).expand(-1, 16, 1))  # (grid, 16)
+        log_prior = torch.distributions.Normal(0.0, 1.0).log_prob(z)[:, None]
+        log_px = torch.logsumexp(log_lik + log_prior, 0) + dz.log()  # (16,)
+        # the 16 images are every possible image: their probabilities add up to 1
+        torch.testing.assert_close(log_px.exp().sum(), torch.tensor(1.0, dtype=torch.float64))
+        mu, logvar = model.encoder(images)
+        q = torch.distributions.Normal(mu[:, 0], (0.5 * logvar[:, 0]).exp())
+        kl = torch.distributions.kl_divergence(q, torch.distributions.Normal(0.0, 1.0))
+        exact_elbo = (q.log_prob(z[:, None]).exp() * log_lik).sum(0) * dz - kl  # (16,)
+        # Monte Carlo: one z per row, `samples` rows per image
+        terms = elbo_terms(
+            model, images.repeat(samples, 1, 1, 1), generator=torch.Generator().manual_seed(1)
+        )
+    elbo = terms["elbo"].view(samples, 16)
+    mean, standard_error = elbo.mean(0), elbo.std(0) / samples**0.5
+    # elbo_terms estimates the ELBO without bias ...
+    assert ((mean - exact_elbo).abs() < 4 * standard_error).all()
+    # ... which lies below log p(x) for every image (the gap is KL(q || p(z | x)) >= 0) ...
+    assert (exact_elbo < log_px).all()
+    assert (mean < log_px + 3 * standard_error).all()
+    # ... and by more than the Monte Carlo error, so an estimate on or above log p(x) would fail.
+    assert (log_px - mean).sum() > 10 * standard_error.pow(2).sum().sqrt()
+
+
+def test_negative_elbo_means_over_the_batch_and_weights_the_kl(tiny_vae):
+    model, x = tiny_vae
     loss, logged = negative_elbo(model, x, beta=0.0, generator=torch.Generator().manual_seed(0))
     terms = elbo_terms(model, x, generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(loss, -terms["reconstruction"].mean())
@@ -109,11 +140,10 @@ def test_bits_per_dim():
     assert bits_per_dim(86.76, 784) == pytest.approx(86.76 / (784 * math.log(2)))
 
 
-def test_elbo_terms_with_given_noise_match_torch_distributions():
-    torch.manual_seed(0)
-    model = VAE(VAEConfig(image_shape=(1, 4, 4), hidden_dims=(6,), latent_dim=3))
-    x = torch.bernoulli(torch.full((8, 1, 4, 4), 0.4), generator=torch.Generator().manual_seed(1))
-    eps = torch.randn(5, 8, 3)
+def test_elbo_terms_with_given_noise_match_torch_distributions(tiny_vae):
+    model, x = tiny_vae
+    latent_dim = model.config.latent_dim
+    eps = torch.randn(5, len(x), latent_dim)
     mu, logvar = model.encoder(x)
     q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
     z = mu + q.scale * eps
@@ -126,14 +156,13 @@ def test_elbo_terms_with_given_noise_match_torch_distributions():
     # the same eps gives the same number: the ELBO is then a function of the weights alone
     torch.testing.assert_close(elbo_terms(model, x, eps=eps)["elbo"], terms["elbo"])
     with pytest.raises(ValueError, match="eps"):
-        elbo_terms(model, x, eps=torch.randn(5, 7, 3))
+        elbo_terms(model, x, eps=torch.randn(5, len(x) + 1, latent_dim))
 
 
-def test_the_training_loss_is_beta_weighted_and_free_bits_floor_each_unit():
-    torch.manual_seed(0)
-    model = VAE(VAEConfig(image_shape=(1, 4, 4), hidden_dims=(6,), latent_dim=3))
-    x = torch.bernoulli(torch.full((8, 1, 4, 4), 0.4), generator=torch.Generator().manual_seed(1))
-    eps = torch.randn(1, 8, 3)
+def test_the_training_loss_is_beta_weighted_and_free_bits_floor_each_unit(tiny_vae):
+    model, x = tiny_vae
+    latent_dim = model.config.latent_dim
+    eps = torch.randn(1, len(x), latent_dim)
     terms = elbo_terms(model, x, eps=eps)
     for beta in (0.0, 0.5, 2.0):
         loss, logs = negative_elbo(model, x, beta=beta, eps=eps)
@@ -141,8 +170,9 @@ def test_the_training_loss_is_beta_weighted_and_free_bits_floor_each_unit():
         torch.testing.assert_close(loss, expected)
         torch.testing.assert_close(logs["elbo"], terms["elbo"].mean().detach())
     floor = 10.0  # above every unit's KL here, so the penalty is latent_dim * floor
+    assert (terms["kl_per_unit"].mean(0) < floor).all()
     loss, _ = negative_elbo(model, x, beta=1.0, free_bits=floor, eps=eps)
-    torch.testing.assert_close(loss, -terms["reconstruction"].mean() + 3 * floor)
+    torch.testing.assert_close(loss, -terms["reconstruction"].mean() + latent_dim * floor)
     with pytest.raises(ValueError, match="free_bits"):
         negative_elbo(model, x, free_bits=-1.0)
 

@@ -54,8 +54,14 @@ def _environment_yml() -> tuple[str, list[str]]:
     return python.split("=", 1)[1], pip
 
 
-def test_constraints_pin_torch_to_the_local_cpu_build():
-    assert CONSTRAINTS["torch"] == Version("2.13.0")
+def test_constraints_pin_a_public_torch_version_that_the_readme_states():
+    # `make lock` drops the local "+cpu" label, so one pin serves the CPU and CUDA builds alike
+    torch = CONSTRAINTS["torch"]
+    assert torch.local is None
+    readme = " ".join((ROOT / "README.md").read_text().split())  # line breaks as spaces
+    stated = re.search(r"used in CI and development \(PyTorch ([^,\s]+), CPU build\)", readme)
+    assert stated, "README.md should say which PyTorch the constraints pin"
+    assert Version(stated.group(1)) == torch
 
 
 @pytest.mark.parametrize("name", sorted(NEEDED))

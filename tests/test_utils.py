@@ -31,14 +31,26 @@ def test_seed_everything_refuses_non_integers(seed):
         seed_everything(seed)
 
 
-def test_auto_picks_the_best_available_device():
-    expected = "cuda" if torch.cuda.is_available() else None
-    device = pick_device("auto")
-    if expected:
-        assert device.type == expected
-    else:
-        assert device.type in {"mps", "cpu"}
+def _pretend(monkeypatch, cuda: bool, mps: bool) -> None:
+    """Make PyTorch report CUDA and Apple MPS as present or not, whatever this machine has."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+
+
+@pytest.mark.parametrize(
+    "cuda, mps, expected",
+    [(True, True, "cuda"), (True, False, "cuda"), (False, True, "mps"), (False, False, "cpu")],
+)
+def test_auto_prefers_cuda_then_mps_then_the_cpu(monkeypatch, cuda, mps, expected):
+    _pretend(monkeypatch, cuda=cuda, mps=mps)
+    assert pick_device("auto") == torch.device(expected)
     assert pick_device("cpu") == torch.device("cpu")
+
+
+def test_a_device_asked_for_by_name_is_returned_when_present(monkeypatch):
+    _pretend(monkeypatch, cuda=True, mps=True)
+    assert pick_device("cuda") == torch.device("cuda")
+    assert pick_device("mps") == torch.device("mps")
 
 
 def test_unknown_device_is_refused():
@@ -46,11 +58,12 @@ def test_unknown_device_is_refused():
         pick_device("gpu")
 
 
-def test_missing_cuda_fails_clearly(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(RuntimeError, match="no CUDA GPU"):
+def test_a_missing_device_fails_clearly(monkeypatch):
+    _pretend(monkeypatch, cuda=False, mps=False)
+    with pytest.raises(RuntimeError, match=r"no CUDA GPU.*Use device='auto' or 'cpu'"):
         pick_device("cuda")
-    assert pick_device("auto").type in {"mps", "cpu"}
+    with pytest.raises(RuntimeError, match=r"MPS backend is not available.*Use device='auto'"):
+        pick_device("mps")
 
 
 def test_environment_report_names_what_results_depend_on():

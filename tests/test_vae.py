@@ -28,8 +28,8 @@ def test_default_is_the_classic_784_400_20():
     ), sizes
 
 
-def test_forward_and_generate_shapes():
-    model = VAE(VAEConfig(image_shape=(1, 8, 8), hidden_dims=(16,), latent_dim=2))
+def test_forward_and_generate_shapes(tiny_vae):
+    model, _ = tiny_vae  # 8x8 images, latent_dim 2
     out = model(torch.rand(5, 1, 8, 8))
     assert out["mu"].shape == out["logvar"].shape == out["z"].shape == (5, 2)
     assert out["x_mean"].shape == (5, 1, 8, 8)
