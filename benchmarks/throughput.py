@@ -211,7 +211,7 @@ def same_epochs(data, epochs: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300, help="timed steps per loop")
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved repetitions")
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved repetitions")
     parser.add_argument("--epochs", type=int, default=3, help="epochs of the ELBO comparison")
     parser.add_argument("--budgets", type=float, nargs="*", default=[], help="minutes")
     parser.add_argument("--record", help="also write the figures to this results file")
@@ -255,14 +255,16 @@ def main() -> None:
     say(f"hand-tuned loop:                      {median['hand-tuned']:10,.0f}")
     say(f"matmul roofline:                      {median['roofline']:10,.0f} "
         f"({median['gflops']:.1f} GFLOP/s)")  # fmt: skip
+    # A ratio is the median of the per-round ratios: each compares two loops timed side by side.
     spreads = []
     for other, label in (("hand-tuned", "hand-tuned loop"), ("logits", "logits plain loop"),
                          ("examples", "examples loop"), ("roofline", "roofline")):  # fmt: skip
         per_round = [t / o for t, o in zip(rounds["trainer"], rounds[other], strict=True)]
-        say(f"trainer / {label}: {median['trainer'] / median[other]:.2f}")
+        say(f"trainer / {label}: {statistics.median(per_round):.2f}")
         spreads.append(f"{label} {min(per_round):.2f}-{max(per_round):.2f}")
     say("per-round range of each ratio: " + ", ".join(spreads))
-    say(f"hand-tuned loop / roofline: {median['hand-tuned'] / median['roofline']:.2f}")
+    per_round = [h / r for h, r in zip(rounds["hand-tuned"], rounds["roofline"], strict=True)]
+    say(f"hand-tuned loop / roofline: {statistics.median(per_round):.2f}")
     if args.epochs:
         trainer_nats, hand_nats = same_epochs(data, args.epochs)
         say(f"validation negative ELBO after {args.epochs} epochs: trainer {trainer_nats:.2f}, "

@@ -44,9 +44,10 @@ def bernoulli_log_likelihood(x: torch.Tensor, logits: torch.Tensor) -> torch.Ten
     """
     _check_pixels(x, logits, "logits")
     check_unit_range(x, "x (a Bernoulli decoder's pixels)")
-    x = x.expand_as(logits)
-    per_pixel = -F.binary_cross_entropy_with_logits(logits, x, reduction="none")
-    return per_pixel.flatten(-3).sum(-1)
+    per_pixel_nll = F.binary_cross_entropy_with_logits(
+        logits, x.expand_as(logits), reduction="none"
+    )
+    return -per_pixel_nll.flatten(-3).sum(-1)  # negate the per-image sums, not every pixel
 
 
 def gaussian_log_likelihood(

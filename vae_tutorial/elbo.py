@@ -66,7 +66,9 @@ def elbo_terms(
     """
     mu, logvar = model.encoder(x)
     if eps is None:
-        z = reparameterize(mu, logvar, n_samples, generator)  # (samples, batch, latent_dim)
+        # one sample: z (batch, latent_dim), the same draw as the (1, batch, latent_dim) one
+        samples = None if n_samples == 1 else n_samples
+        z = reparameterize(mu, logvar, samples, generator)  # ([samples,] batch, latent_dim)
     else:
         z = reparameterize(mu, logvar, eps=eps)
     reconstruction = model.decoder.log_prob(x, z)
@@ -119,13 +121,11 @@ def negative_elbo(
         raise ValueError(f"free_bits must be >= 0, got {free_bits}")
     terms = elbo_terms(model, x, n_samples, generator, eps)
     reconstruction = terms["reconstruction"].mean()  # sum over pixels, mean over the batch
-    if free_bits > 0:
-        penalty = free_bits_penalty(terms["kl_per_unit"], free_bits)
-    else:
-        penalty = terms["kl"].mean()
+    kl = terms["kl"].mean()
+    penalty = free_bits_penalty(terms["kl_per_unit"], free_bits) if free_bits > 0 else kl
     loss = beta * penalty - reconstruction
-    logs = {name: terms[name].detach().mean() for name in ("reconstruction", "kl", "elbo")}
-    return loss, logs
+    reconstruction, kl = reconstruction.detach(), kl.detach()
+    return loss, {"reconstruction": reconstruction, "kl": kl, "elbo": reconstruction - kl}
 
 
 def bits_per_dim(nats: float | torch.Tensor, image_dim: int) -> float | torch.Tensor:

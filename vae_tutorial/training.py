@@ -121,7 +121,8 @@ def train_epoch(
     for i, (x, _) in enumerate(bar):
         beta = config.beta * kl_weight(first_step + i, steps_per_epoch, config.warmup_epochs)
         loss, terms = negative_elbo(model, x, beta, config.free_bits, generator=noise)
-        optimizer.zero_grad(set_to_none=True)
+        for parameter in parameters:  # optimizer.zero_grad(set_to_none=True), without its hooks
+            parameter.grad = None
         loss.backward()
         grad_norm = torch.nn.utils.get_total_norm(
             [p.grad for p in parameters if p.grad is not None]
