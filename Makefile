@@ -66,9 +66,10 @@ lab: env ## open JupyterLab on the notebooks
 assignments: env ## student versions (nbgrader) and the autograding check
 	$(BIN)/python tools/assignments.py --course-dir build/course --check
 
-# Training speed (trainer, plain loop, matmul roofline) and the held-out ELBO after 1, 3 and 10
-# minutes, written to benchmarks/RESULTS.md with the machine they came from (about 20 minutes).
-# Run it on an otherwise idle machine.
+# Training speed (the trainer against the PyTorch examples' loop, its logits variant, a hand-tuned
+# loop and the matmul roofline, in interleaved rounds) and the validation ELBO after 1, 3 and 10
+# minutes: its section of benchmarks/RESULTS.md, with the machine the figures came from, and the
+# README's quoted ratios (about 20 minutes). Run it on an otherwise idle machine.
 benchmark: env ## training speed and ELBO per time budget (about 20 minutes)
 	$(BIN)/python benchmarks/throughput.py --budgets 1 3 10 --record benchmarks/RESULTS.md
 

@@ -53,19 +53,21 @@ def test_seeded_cpu_runs_reproduce_exactly(digits):
     assert not torch.equal(_weights(a), _weights(c))
 
 
+def _interrupt_after_epoch_1(epoch, record):
+    """on_epoch_end for fit: stop, as Ctrl-C would, once epoch 1's checkpoint is written."""
+    if epoch == 1:
+        raise KeyboardInterrupt
+
+
 def test_resume_continues_to_exactly_the_uninterrupted_result(digits, tmp_path):
     config = TrainConfig(epochs=3, batch_size=64, warmup_epochs=1.5)
     straight = _model()
     history = fit(straight, digits, config, progress=False)
     # An interrupted run: stopped after the checkpoint of epoch 1, then resumed from it.
     path = tmp_path / "run.pt"
-
-    def interrupt(epoch, record):
-        if epoch == 1:
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        fit(_model(), digits, config, checkpoint=path, progress=False, on_epoch_end=interrupt)
+        fit(_model(), digits, config, checkpoint=path, progress=False,
+            on_epoch_end=_interrupt_after_epoch_1)  # fmt: skip
     resumed = _model(seed=99)  # whatever the initial weights, the checkpoint replaces them
     resumed_history = fit(resumed, digits, config, checkpoint=path, progress=False)
     assert torch.equal(_weights(resumed), _weights(straight))
@@ -142,14 +144,9 @@ def test_fit_resumes_on_a_gpu_to_the_uninterrupted_result(digits, tmp_path):
     straight = _model().cuda()
     history = fit(straight, digits, config, progress=False)
     path = tmp_path / "run.pt"
-
-    def interrupt(epoch, record):
-        if epoch == 1:
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
         fit(_model().cuda(), digits, config, checkpoint=path, progress=False,
-            on_epoch_end=interrupt)  # fmt: skip
+            on_epoch_end=_interrupt_after_epoch_1)  # fmt: skip
     resumed = _model(seed=99).cuda()
     resumed_history = fit(resumed, digits, config, checkpoint=path, progress=False)
     assert resumed_history == pytest.approx(history, rel=1e-5)
