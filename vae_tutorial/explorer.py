@@ -15,6 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
+IMAGE_PIXELS = 168  # the decoded image's side on screen, by default: 28 x 6 or 8 x 21
+SLIDER_STEP = 0.05  # of a latent coordinate, in prior standard deviations
+
 
 def image_png(image: torch.Tensor | np.ndarray, scale: int = 6) -> bytes:
     """One grey image in [0, 1], (1, height, width) or (height, width), as PNG bytes.
@@ -50,11 +53,11 @@ def latent_explorer(
         raise ValueError(f"initial must have shape ({latent_dim},), got {tuple(start.shape)}")
     low, high = value_range
     height, width = decoder.image_shape[1:]
-    scale = scale if scale is not None else max(1, 168 // max(height, width))
+    scale = scale if scale is not None else max(1, IMAGE_PIXELS // max(height, width))
     device = next(decoder.parameters()).device
     sliders = [
         widgets.FloatSlider(
-            value=float(value), min=low, max=high, step=0.05, description=f"z{j + 1}",
+            value=float(value), min=low, max=high, step=SLIDER_STEP, description=f"z{j + 1}",
             continuous_update=True, readout_format=".2f",
         )
         for j, value in enumerate(start.clamp(low, high).tolist())

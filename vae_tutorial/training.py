@@ -32,7 +32,10 @@ class TrainingError(RuntimeError):
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that defines a training run besides the model."""
+    """Everything that defines a training run besides the model.
+
+    Introduced in notebook 05.
+    """
 
     epochs: int = 10
     batch_size: int = 128
