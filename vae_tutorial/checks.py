@@ -44,13 +44,7 @@ def check_images(images: object, name: str = "images") -> None:
 
     Introduced in notebook 00.
     """
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(images).__name__}")
-    if not images.is_floating_point():
-        raise TypeError(
-            f"{name} must be floating point in [0, 1], got {images.dtype}; "
-            "for uint8 pixels use images.float() / 255"
-        )
+    check_float_tensor(images, name, f"{name}.float() / 255")
     if images.dim() != 4 or images.shape[1] != 1:
         raise ValueError(
             f"{name} must have shape (batch, 1, height, width), got {tuple(images.shape)}; "

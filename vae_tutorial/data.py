@@ -87,12 +87,9 @@ class DigitData:
 
         Introduced in notebook 05: smaller runs train on the first n_train images.
         """
-        parts = {"train": n_train, "validation": n_validation, "test": n_test}
-        splits = {name: getattr(self, name) for name in parts}
-        splits = {
-            name: s if parts[name] is None else s.first(parts[name]) for name, s in splits.items()
-        }
-        return replace(self, **splits)
+        sizes = {"train": n_train, "validation": n_validation, "test": n_test}
+        firsts = {name: getattr(self, name).first(n) for name, n in sizes.items() if n is not None}
+        return replace(self, **firsts)
 
     def describe(self) -> str:
         _, height, width = self.image_shape

@@ -65,12 +65,9 @@ def elbo_terms(
         (batch, latent_dim).
     """
     mu, logvar = model.encoder(x)
-    if eps is None:
-        # one sample: z (batch, latent_dim), the same draw as the (1, batch, latent_dim) one
-        samples = None if n_samples == 1 else n_samples
-        z = reparameterize(mu, logvar, samples, generator)  # ([samples,] batch, latent_dim)
-    else:
-        z = reparameterize(mu, logvar, eps=eps)
+    # One sample needs no sample axis: z (batch, latent_dim) is the same draw as (1, batch, ...).
+    samples = None if n_samples == 1 else n_samples
+    z = reparameterize(mu, logvar, samples, generator, eps)  # ([samples,] batch, latent_dim)
     reconstruction = model.decoder.log_prob(x, z)
     if reconstruction.dim() > 1:
         reconstruction = reconstruction.mean(0)  # Monte Carlo average over the samples of z
