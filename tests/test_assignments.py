@@ -137,7 +137,7 @@ CHEATS = {
             "return unit_activity(mu), active_units(mu, threshold)",
         ),
     },
-    "06_latent_space": {
+    "07_latent_space": {
         "sample_images_solution": (
             "sample_images_tests",
             "from vae_tutorial.vae import sample_prior\nreturn sample_prior(decoder, n, generator)",

@@ -32,7 +32,7 @@ from tools.assignments import quick_copy
 from .browser import chromium, jupyter
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK = ROOT / "notebooks" / "06_latent_space.ipynb"
+NOTEBOOK = ROOT / "notebooks" / "07_latent_space.ipynb"
 ARTIFACTS = ROOT / "build" / "test-artifacts" / "browser"
 
 CHROMIUM_ARGS = [

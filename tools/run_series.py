@@ -4,6 +4,7 @@
     python tools/run_series.py --quick             # the fast parameters used by the tests
     python tools/run_series.py --in-place          # refresh the committed outputs (make outputs)
     python tools/run_series.py notebooks/00_*.ipynb
+    python tools/run_series.py --quick --seed 2    # another seed (make test-seeds sweeps them)
 
 Each notebook runs in its own papermill process, so the peak resident memory reported is that of
 the largest process of that run (the kernel). A failing notebook is reported with the cell that
@@ -107,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: the whole series")
     parser.add_argument("--quick", action="store_true", help="fast parameters (quick=True)")
     parser.add_argument("--device", default=None, help="auto, cpu, cuda or mps")
+    parser.add_argument("--seed", type=int, default=None, help="the notebooks' seed (default 0)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--output-dir", type=Path, default=ROOT / "build" / "tutorial")
     where.add_argument("--in-place", action="store_true", help="overwrite the notebooks")
@@ -122,8 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         parameters["quick"] = True
     if args.device:
         parameters["device"] = args.device
+    if args.seed is not None:
+        parameters["seed"] = args.seed
     if args.in_place and parameters:
-        parser.error("--in-place keeps the default parameters; drop --quick and --device")
+        parser.error("--in-place keeps the default parameters; drop --quick, --device and --seed")
     notebooks = [p.resolve() for p in args.notebooks] or series()
     if not notebooks:
         parser.error(f"no notebooks found in {NOTEBOOKS}")
@@ -158,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
 
-    mode = "quick" if args.quick else "default"
+    mode = ("quick" if args.quick else "default") + (f", seed {args.seed}" if args.seed else "")
     lines = [
         f"# Run summary ({mode} parameters)",
         "",

@@ -2,9 +2,9 @@
 
 Each module holds what one notebook teaches (see the README's map of the series):
 00 ``data``, ``mnist``, ``batches``, ``checks``, ``utils``, ``plotting``; 01 ``encoder``;
-02 ``reparameterization``; 03 ``decoder``; 04 ``elbo``, ``vae``; 05 ``training``, ``collapse``
-and, until notebook 05 is split in two, ``landscape`` and ``linear_vae``; 06 ``latent``,
-``explorer``; ``grading`` serves the graded exercises' hidden tests.
+02 ``reparameterization``; 03 ``decoder``; 04 ``elbo``, ``vae``; 05 ``training``, ``collapse``;
+06 ``landscape``, ``linear_vae``; 07 ``latent``, ``explorer``; ``grading`` serves the graded
+exercises' hidden tests.
 """
 
 from .batches import Batches, binarize, binarize_static, validation_images

@@ -121,7 +121,7 @@ def posterior_parameters(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Encode many images in batches, without gradients.
 
-    Introduced in notebook 05 (active units); notebook 06 encodes whole splits with it.
+    Introduced in notebook 05 (active units); notebook 07 encodes whole splits with it.
 
     :param encoder: returns (mu, logvar) for a batch, e.g. ``model.encoder``.
     :param x: (n, 1, height, width), on the encoder's device.

@@ -1,6 +1,6 @@
 """An interactive latent-space explorer: sliders that decode whatever point the reader picks.
 
-Introduced in notebook 06. The user interface lives here, apart from the latent geometry of
+Introduced in notebook 07. The user interface lives here, apart from the latent geometry of
 ``latent``, so that the package's maths does not import ipywidgets.
 """
 
@@ -22,7 +22,7 @@ SLIDER_STEP = 0.05  # of a latent coordinate, in prior standard deviations
 def image_png(image: torch.Tensor | np.ndarray, scale: int = 6) -> bytes:
     """One grey image in [0, 1], (1, height, width) or (height, width), as PNG bytes.
 
-    Introduced in notebook 06.
+    Introduced in notebook 07.
     Each pixel becomes a scale x scale block, so a browser shows it sharp rather than blurred.
     """
     array = np.asarray(torch.as_tensor(image).detach().cpu().float()).squeeze()
@@ -41,7 +41,7 @@ def latent_explorer(
 ):
     """Sliders for the latent coordinates and the decoded image, redrawn as a slider moves.
 
-    Introduced in notebook 06. An ``ipywidgets.VBox`` with the CSS class ``latent-explorer``
+    Introduced in notebook 07. An ``ipywidgets.VBox`` with the CSS class ``latent-explorer``
     holding an ``ipywidgets.Image`` (PNG of the decoder's mean E[x | z]) and one
     ``ipywidgets.FloatSlider`` per latent coordinate. ``box.sliders``, ``box.image`` and
     ``box.z()`` (the current code, (latent_dim,)) give access to them from Python; setting a

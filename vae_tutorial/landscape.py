@@ -1,4 +1,4 @@
-"""The loss landscape in weight space: symmetries and straight lines between models. Notebook 05.
+"""The loss landscape in weight space: symmetries and straight lines between models. Notebook 06.
 
 The ELBO's terms are convex in what the networks output (the KL in mu and log-variance, the
 Bernoulli negative log-likelihood in the logits); the loss is non-convex in the *weights*. These
@@ -19,7 +19,7 @@ from .elbo import elbo_terms
 def interpolate_parameters(model_a: nn.Module, model_b: nn.Module, t: float) -> nn.Module:
     """A copy of model_a whose weights are (1 - t) * weights_a + t * weights_b.
 
-    Introduced in notebook 05. t = 0 gives model_a, t = 1 model_b, and t in between the straight
+    Introduced in notebook 06. t = 0 gives model_a, t = 1 model_b, and t in between the straight
     line between them in weight space (Goodfellow, Vinyals & Saxe 2015).
     """
     state_a, state_b = model_a.state_dict(), model_b.state_dict()
@@ -40,7 +40,7 @@ def loss_along_line(
 ) -> torch.Tensor:
     """Negative ELBO (nats per image, mean over x) at each point of the line from a to b.
 
-    Introduced in notebook 05, with the same noise eps at every point.
+    Introduced in notebook 06, with the same noise eps at every point.
 
     :param ts: (points,), 0 is model_a and 1 is model_b. :param eps: (samples, batch, latent_dim).
     :return: (points,).
@@ -72,7 +72,7 @@ def symmetric_copy(
 ) -> nn.Module:
     """A copy of a one-hidden-layer MLP VAE that computes the same function, relabelled.
 
-    Introduced in notebook 05. The copy's hidden units are permuted (encoder and decoder), its
+    Introduced in notebook 06. The copy's hidden units are permuted (encoder and decoder), its
     latent units permuted by ``latent_perm`` and multiplied by ``latent_signs`` (+1 or -1):
     mu' = signs * mu[perm], logvar' = logvar[perm], and its decoder maps signs * z[perm] to
     what the original maps z to. Since N(0, I) is symmetric under both, the copy has exactly

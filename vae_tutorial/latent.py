@@ -1,4 +1,4 @@
-"""The learned latent space: grids, paths and distances. Notebook 06.
+"""The learned latent space: grids, paths and distances. Notebook 07.
 
 A VAE generates by decoding z ~ p(z) = N(0, I). These helpers choose the z's to decode: a grid
 at the prior's quantiles, straight (linear) and spherical paths between two codes, one latent
@@ -19,7 +19,7 @@ COLLINEAR = 1e-6
 def prior_grid(n: int, latent_dim: int = 2) -> torch.Tensor:
     """A square grid of 2-D latent points at the quantiles of N(0, 1) in each coordinate.
 
-    Introduced in notebook 06. Coordinate values are Phi^{-1}((i + 1/2) / n), i = 0, ..., n - 1,
+    Introduced in notebook 07. Coordinate values are Phi^{-1}((i + 1/2) / n), i = 0, ..., n - 1,
     so each grid cell holds the same prior mass (1 / n^2) rather than the same area. Points are
     in reading order for an image grid: rows from the top (z_2 largest) to the bottom, each row
     from left (z_1 smallest) to right.
@@ -49,7 +49,7 @@ def _steps(t: torch.Tensor | Sequence[float] | float, like: torch.Tensor) -> tor
 def lerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor | Sequence[float]) -> torch.Tensor:
     """Linear interpolation (1 - t) z0 + t z1.
 
-    Introduced in notebook 06.
+    Introduced in notebook 07.
 
     :param z0, z1: (..., latent_dim), e.g. (latent_dim,) or (batch, latent_dim).
     :param t: (steps,), 0 gives z0 and 1 gives z1.
@@ -63,7 +63,7 @@ def lerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor | Sequence[float]) 
 def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor | Sequence[float]) -> torch.Tensor:
     """Spherical linear interpolation (Shoemake 1985), as White (2016) uses it for latent codes.
 
-    Introduced in notebook 06. With omega the angle between z0 and z1,
+    Introduced in notebook 07. With omega the angle between z0 and z1,
 
         slerp(z0, z1; t) = sin((1 - t) omega) / sin(omega) z0 + sin(t omega) / sin(omega) z1.
 
@@ -93,7 +93,7 @@ def nearest_distance(
 ) -> torch.Tensor:
     """Euclidean distance from each query to its nearest code: how far into a "hole" it lies.
 
-    Introduced in notebook 06.
+    Introduced in notebook 07.
 
     :param queries: (m, latent_dim). :param codes: (n, latent_dim).
     :param exclude_self: queries are the codes themselves; skip each one's zero distance.
@@ -114,7 +114,7 @@ def nearest_distance(
 def traversal(z: torch.Tensor, values: torch.Tensor | Sequence[float]) -> torch.Tensor:
     """Copies of one code with a single latent unit moved through ``values``, unit by unit.
 
-    Introduced in notebook 06. Row j holds z with z_j replaced by each value in turn.
+    Introduced in notebook 07. Row j holds z with z_j replaced by each value in turn.
 
     :param z: (latent_dim,). :param values: (steps,).
     :return: (latent_dim, steps, latent_dim).

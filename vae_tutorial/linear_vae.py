@@ -1,4 +1,4 @@
-"""The linear VAE and probabilistic PCA, whose optimum is known in closed form. Notebook 05.
+"""The linear VAE and probabilistic PCA, whose optimum is known in closed form. Notebook 06.
 
 A VAE with linear encoder and decoder and a Gaussian decoder of scalar variance has the marginal
 likelihood of probabilistic PCA (Tipping & Bishop 1999), so its exact log p(x) and its optimum
@@ -18,7 +18,7 @@ from .elbo import gaussian_kl
 def ppca_fit(x: torch.Tensor, latent_dim: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Maximum-likelihood probabilistic PCA in closed form (Tipping & Bishop 1999, eqs. 7-8).
 
-    Introduced in notebook 05. Model: x = W z + mean + noise, z ~ N(0, I), noise ~ N(0, s2 I).
+    Introduced in notebook 06. Model: x = W z + mean + noise, z ~ N(0, I), noise ~ N(0, s2 I).
     With S the sample covariance (denominator n), eigenvalues l_1 >= ... >= l_D and eigenvectors
     U: s2 = mean of the D - latent_dim smallest eigenvalues, W = U_q (L_q - s2 I)^(1/2) (any
     rotation W R gives the same likelihood; this is the one with orthogonal columns).
@@ -44,7 +44,7 @@ def ppca_log_likelihood(
 ) -> torch.Tensor:
     """log N(x; mean, W W^T + s2 I) of each row: the exact log p(x) of pPCA or a linear VAE.
 
-    Introduced in notebook 05. :param x: (n, image_dim). :return: (n,), nats.
+    Introduced in notebook 06. :param x: (n, image_dim). :return: (n,), nats.
     """
     image_dim = x.shape[-1]
     identity = torch.eye(image_dim, dtype=x.dtype, device=x.device)
@@ -58,7 +58,7 @@ def ppca_log_likelihood(
 class LinearVAE(nn.Module):
     """A VAE whose encoder and decoder are linear, with a Gaussian decoder of scalar variance.
 
-    Introduced in notebook 05 (Lucas, Tucker, Grosse & Norouzi 2019). Encoder:
+    Introduced in notebook 06 (Lucas, Tucker, Grosse & Norouzi 2019). Encoder:
     q(z | x) = N(A x + a, diag(exp(encoder_logvar))), the variance the same for every x.
     Decoder: p(x | z) = N(W z + b, exp(logvar) I). Its marginal is pPCA's:
     p(x) = N(b, W W^T + exp(logvar) I), so log p(x) is exact.
@@ -93,7 +93,7 @@ class LinearVAE(nn.Module):
 def principal_angles(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Angles (radians, ascending) between the column spaces of a and b, each (image_dim, k).
 
-    Introduced in notebook 05.
+    Introduced in notebook 06.
     """
     qa, qb = torch.linalg.qr(a)[0], torch.linalg.qr(b)[0]
     cosines = torch.linalg.svdvals(qa.T @ qb).clamp(-1, 1)

@@ -34,7 +34,7 @@ def sample_prior(
     """New images from the model itself: z ~ p(z) = N(0, I) (one ``torch.randn`` call), then
     the decoder's mean E[x | z], or with ``mean=False`` a sample x ~ p(x | z).
 
-    Introduced in notebook 04; notebook 06's graded exercise ``sample_images`` rebuilds it.
+    Introduced in notebook 04; notebook 07's graded exercise ``sample_images`` rebuilds it.
 
     :param decoder: has ``latent_dim``, ``mean(z)`` and ``sample(z, generator)``.
     :return: (n, 1, height, width).
