@@ -127,14 +127,16 @@ CHEATS = {
         ),
     },
     "05_training": {
-        "ppca_solution": (
-            "ppca_tests",
-            "from vae_tutorial import ppca_fit\nreturn ppca_fit(x, latent_dim)",
-        ),
         "active_units_solution": (
             "active_units_tests",
             "from vae_tutorial import active_units, unit_activity\n"
             "return unit_activity(mu), active_units(mu, threshold)",
+        ),
+    },
+    "06_nonconvexity": {
+        "ppca_solution": (
+            "ppca_tests",
+            "from vae_tutorial import ppca_fit\nreturn ppca_fit(x, latent_dim)",
         ),
     },
     "07_latent_space": {

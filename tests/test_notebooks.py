@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ from tools.run_series import series
 ROOT = Path(__file__).resolve().parent.parent
 RUNNER = ROOT / "tools" / "run_series.py"
 NOTEBOOKS = series()
-MAX_BYTES = 1_000_000  # committed notebooks stay small
+MAX_BYTES = 1_500_000  # committed notebooks stay small, with figures readable at 100% zoom
 PARAMETERS = {"quick", "seed", "device", "dataset"}
 
 
@@ -57,6 +58,30 @@ def test_one_parameters_cell_with_the_common_parameters(path):
         for target in node.targets
     }
     assert PARAMETERS <= assigned
+
+
+GRADED_HEADING = re.compile(r"### Graded exercise (\d+) \((\d+) points?\): \S.*")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_graded_exercises_share_one_heading_shape_that_states_their_points(path):
+    # `### Graded exercise N (P points): title`, numbered from 1, P the sum of the points of the
+    # graded test cells between this heading and the next
+    exercises = []  # [number, stated points, points of its graded cells]
+    for cell in _read(path).cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#") and "exercise" in line.lower() and line != "## Exercises":
+                    match = GRADED_HEADING.fullmatch(line)
+                    assert match, f"{path.name}: exercise heading of another shape: {line!r}"
+                    exercises.append([int(match[1]), int(match[2]), 0])
+        grading = cell.metadata.get("nbgrader", {})
+        if grading.get("grade"):
+            assert exercises, f"{path.name}: graded cell {grading['grade_id']} before any heading"
+            exercises[-1][2] += grading["points"]
+    assert [number for number, _, _ in exercises] == list(range(1, len(exercises) + 1))
+    for number, stated, graded in exercises:
+        assert stated == graded, f"{path.name}: exercise {number} says {stated} points, has {graded}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
