@@ -81,7 +81,7 @@ def test_graded_exercises_share_one_heading_shape_that_states_their_points(path)
             exercises[-1][2] += grading["points"]
     assert [number for number, _, _ in exercises] == list(range(1, len(exercises) + 1))
     for number, stated, graded in exercises:
-        assert stated == graded, f"{path.name}: exercise {number} says {stated} points, has {graded}"
+        assert stated == graded, f"{path.name}: exercise {number} states {stated}, has {graded}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
