@@ -62,8 +62,8 @@ test-fast: env ## unit tests only (under a minute): not slow, not gpu
 	$(BIN)/python -m pytest tests -m "not slow and not gpu"
 
 # A claim that holds only for seed 0 is not a claim: every notebook must pass its own checks for
-# seeds 1-3 with the quick parameters and for seed 1 with the default ones (about 20 minutes on
-# 2 cores; not part of `make test`). Run it before committing notebook outputs.
+# seeds 1-3 with the quick parameters and for seed 1 with the default ones (three quick runs and
+# one default run of the series; not part of `make test`). Run it before committing outputs.
 test-seeds: env ## every notebook's checks for seeds 1-3 (quick) and seed 1 (default); NB=05: one
 	status=0; \
 	for seed in 1 2 3; do \
