@@ -53,8 +53,12 @@ lint: env ## ruff check and ruff format --check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# TEST_WORKERS pytest processes share the work (pytest-xdist), a whole file at a time, so each
+# notebook's cells run in order in one kernel. Two workers on two cores: process start-up,
+# nbgrader and plotting in one overlap the other's training.
+TEST_WORKERS ?= 2
 test: lint ## every test: unit, notebooks, committed outputs (nbval), autograding, browser
-	$(BIN)/python -m pytest tests notebooks --nbval-lax \
+	$(BIN)/python -m pytest tests notebooks --nbval-lax -n $(TEST_WORKERS) --dist loadfile \
 		--nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
 # The tests marked `slow` (notebook execution, browser, autograding) and `gpu` are left out.

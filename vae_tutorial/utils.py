@@ -36,7 +36,7 @@ def seed_everything(seed: int) -> torch.Generator:
 
 # Each random stream of a training run draws from its own generator, seeded at seed + offset, so
 # that one stream (say, the noise of the reparameterization trick) can be replayed alone.
-STREAMS = {"order": 0, "pixels": 1, "noise": 2, "validation": 3, "evaluation": 4}
+STREAMS = {"order": 0, "pixels": 1, "noise": 2, "validation": 3, "evaluation": 4, "test": 5}
 
 
 def stream_seed(seed: int, stream: str) -> int:
@@ -58,7 +58,8 @@ def run_generator(
     Introduced in notebook 00. Streams: ``"order"`` (the batch order, always on the CPU),
     ``"pixels"`` (dynamic binarization), ``"noise"`` (eps in z = mu + sigma * eps while
     training), ``"validation"`` (the one static binarization of the validation images) and
-    ``"evaluation"`` (eps when the validation ELBO is measured). ``fit``, the notebooks and the
+    ``"evaluation"`` (eps when the validation ELBO is measured) and ``"test"`` (the one static
+    binarization of the test images, notebook 08). ``fit``, the notebooks and the
     benchmark all take their generators from here.
     """
     generator_seed = stream_seed(seed, stream)

@@ -1,0 +1,175 @@
+"""How good is a trained VAE: the importance-weighted bound on log p(x). Notebook 08.
+
+The ELBO is a lower bound on log p(x) whose gap is KL(q(z | x) || p(z | x)), so it mixes the
+model's quality with the encoder's. The importance-weighted bound (Burda, Grosse &
+Salakhutdinov 2016, eq. 8) samples k codes z_1 ... z_k from q(z | x) and averages the weights
+w_i = p(x, z_i) / q(z_i | x) inside the log:
+
+    log p_k(x) = log (1/k) sum_i w_i;  ELBO = log p_1(x) <= log p_k(x) <= log p_k+1(x) -> log p(x)
+
+The literature reports -log p_k(x) with k = 5,000 as "the test log-likelihood" (an estimate,
+itself a stochastic lower bound on log p(x)).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .batches import binarize
+from .checks import check_images, check_positive_int
+from .collapse import active_units
+from .data import DigitData
+from .decoder import LOG_2PI, BernoulliDecoder
+from .elbo import bits_per_dim
+from .reparameterization import reparameterize
+from .utils import run_generator
+
+IMAGES_PER_PASS = 100  # images whose k samples are scored together
+SAMPLES_PER_PASS = 500  # samples of z per image per forward pass: memory ~ 100 x 500 x 784 floats
+
+
+def test_images(data: DigitData, seed: int = 0, device=None) -> torch.Tensor:
+    """The test images, binarized once with the run's ``"test"`` generator (stochastic
+    binarization: pixel = 1 with probability equal to its grey level, the same on every run).
+
+    Introduced in notebook 08. Touch them only for the final numbers.
+
+    :return: (n_test, 1, height, width), on ``device``.
+    """
+    images = binarize(data.test.images, run_generator(seed, "test"))
+    return images.to(device) if device is not None else images
+
+
+def _check_inputs(model: torch.nn.Module, x: torch.Tensor, k: int) -> None:
+    check_positive_int(k, "k")
+    check_images(x, "x")  # also catches NaN: it is not in [0, 1]
+    device = next(model.parameters()).device
+    if x.device != device:
+        raise ValueError(
+            f"x is on {x.device} but the model is on {device}; move one of them: x.to({device!r})"
+        )
+    if isinstance(model.decoder, BernoulliDecoder) and not bool(((x == 0) | (x == 1)).all()):
+        raise ValueError(
+            "a Bernoulli decoder scores binary pixels only, and x has grey levels; binarize the "
+            "images first (vae_tutorial.binarize or evaluation.test_images)"
+        )
+
+
+def log_importance_weights(
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    k: int,
+    generator: torch.Generator | None = None,
+    eps: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """log w_i = log p(x | z_i) + log p(z_i) - log q(z_i | x), for z_i ~ q(z | x), i = 1 ... k.
+
+    Introduced in notebook 08. All k samples at once: use ``iw_log_likelihood`` for large k.
+
+    :param x: (batch, 1, height, width).
+    :param eps: or the standard-normal noise of z = mu + sigma * eps itself, (k, batch,
+        latent_dim); ``generator`` is then unused.
+    :return: (k, batch), nats.
+    """
+    mu, logvar = model.encoder(x)
+    if eps is None:
+        eps = torch.randn((k, *mu.shape), generator=generator, dtype=mu.dtype, device=mu.device)
+    elif eps.shape != (k, *mu.shape):
+        raise ValueError(f"eps must have shape {(k, *mu.shape)}, got {tuple(eps.shape)}")
+    z = reparameterize(mu, logvar, eps=eps)  # (k, batch, latent_dim)
+    # log N(z; mu, sigma^2) with z = mu + sigma * eps: -1/2 (log 2 pi + log sigma^2 + eps^2)
+    log_q = -0.5 * (LOG_2PI + logvar + eps.pow(2)).sum(-1)
+    log_prior = -0.5 * (LOG_2PI + z.pow(2)).sum(-1)  # log N(z; 0, I)
+    return model.decoder.log_prob(x, z) + log_prior - log_q
+
+
+@torch.no_grad()
+def iw_log_likelihood(
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    k: int,
+    generator: torch.Generator | None = None,
+    samples_per_pass: int = SAMPLES_PER_PASS,
+    eps: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The importance-weighted bound log p_k(x) of each image (Burda et al. 2016, eq. 8).
+
+    Introduced in notebook 08. log (1/k) sum_i w_i, computed as a running logsumexp over
+    passes of ``samples_per_pass`` samples, so memory is bounded by one pass whatever k is.
+    With k = 1 it is the one-sample ELBO estimate; it rises towards log p(x) as k grows.
+
+    :param x: (batch, 1, height, width), binary for a Bernoulli decoder.
+    :param eps: optional, the noise of all k samples, (k, batch, latent_dim): the same eps give
+        the same estimate whatever ``samples_per_pass`` is.
+    :return: (batch,), nats.
+    """
+    _check_inputs(model, x, k)
+    check_positive_int(samples_per_pass, "samples_per_pass")
+    total = torch.full((len(x),), -math.inf, dtype=x.dtype, device=x.device)
+    for start in range(0, k, samples_per_pass):
+        chunk = min(samples_per_pass, k - start)
+        noise = None if eps is None else eps[start : start + chunk]
+        log_w = log_importance_weights(model, x, chunk, generator, noise)
+        total = torch.logaddexp(total, torch.logsumexp(log_w, dim=0))
+    return total - math.log(k)
+
+
+def _mean_and_error(values: torch.Tensor) -> tuple[float, float]:
+    """The mean of per-image values and its standard error, std / sqrt(n)."""
+    values = values.double()
+    if len(values) < 2:
+        return values.mean().item(), math.nan
+    return values.mean().item(), values.std(correction=1).item() / math.sqrt(len(values))
+
+
+@torch.no_grad()
+def evaluate_test(
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    k: int = 5000,
+    seed: int = 0,
+    images_per_pass: int = IMAGES_PER_PASS,
+    samples_per_pass: int = SAMPLES_PER_PASS,
+    progress: bool = False,
+) -> dict[str, float]:
+    """The numbers the literature reports, each a mean over the images with its standard error.
+
+    Introduced in notebook 08. ``negative_elbo``: -ELBO with one sampled z per image (never
+    z = mu); ``nll``: -log p_k(x), the importance-weighted estimate of -log p(x) with ``k``
+    samples; ``bits_per_dim``: ``nll`` in bits per pixel; ``active_units``: Burda et al.'s count
+    (activity above 0.01) on these images' posterior means. ``*_se`` are standard errors over the
+    images (they do not include the bias of a finite k).
+
+    :param x: (n, 1, height, width), binary for a Bernoulli decoder (see ``test_images``).
+    :param seed: seeds the samples of z.
+    """
+    from tqdm.auto import tqdm
+
+    _check_inputs(model, x, k)
+    check_positive_int(images_per_pass, "images_per_pass")
+    model.eval()
+    generator = torch.Generator(device=x.device).manual_seed(seed)
+    elbos, log_likelihoods, means = [], [], []
+    starts = range(0, len(x), images_per_pass)
+    for start in tqdm(starts, desc=f"k = {k}", disable=not progress, leave=False):
+        batch = x[start : start + images_per_pass]
+        elbos.append(log_importance_weights(model, batch, 1, generator)[0])
+        log_likelihoods.append(
+            iw_log_likelihood(model, batch, k, generator, samples_per_pass=samples_per_pass)
+        )
+        means.append(model.encoder(batch)[0])
+    negative_elbo, negative_elbo_se = _mean_and_error(-torch.cat(elbos))
+    nll, nll_se = _mean_and_error(-torch.cat(log_likelihoods))
+    image_dim = math.prod(x.shape[1:])
+    return {
+        "negative_elbo": negative_elbo,
+        "negative_elbo_se": negative_elbo_se,
+        "nll": nll,
+        "nll_se": nll_se,
+        "bits_per_dim": bits_per_dim(nll, image_dim),
+        "active_units": active_units(torch.cat(means)) if len(x) > 1 else 0,
+        "k": k,
+        "images": len(x),
+    }
