@@ -1,9 +1,9 @@
 """Where benchmark figures live: one section per script in benchmarks/RESULTS.md.
 
 Each script rewrites only its own section, between ``<!-- begin NAME -->`` and
-``<!-- end NAME -->``, and the README quotes the ratio lines of the throughput section between
-``<!-- begin quoted NAME -->`` and ``<!-- end quoted NAME -->``, refreshed here and checked by
-tests/test_benchmarks.py.
+``<!-- end NAME -->``, and the README quotes some lines of a section (the throughput section's
+ratios, the quality section's lines per budget) between ``<!-- begin quoted NAME -->`` and
+``<!-- end quoted NAME -->``, refreshed here and checked by tests/test_benchmarks.py.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-QUOTED_PREFIX = "trainer / "  # the lines of a section that the README quotes
+# The lines of a section that the README quotes start with its prefix here (default: the ratios).
+QUOTED_PREFIXES = {"quality": "after "}
+QUOTED_PREFIX = "trainer / "
 
 
 def machine() -> list[str]:
@@ -66,7 +68,8 @@ def section(path: Path | str, name: str) -> str:
 
 def quoted_lines(path: Path | str, name: str) -> list[str]:
     """The lines of a section that the README quotes."""
-    return [line for line in section(path, name).splitlines() if line.startswith(QUOTED_PREFIX)]
+    prefix = QUOTED_PREFIXES.get(name, QUOTED_PREFIX)
+    return [line for line in section(path, name).splitlines() if line.startswith(prefix)]
 
 
 def write_section(

@@ -49,12 +49,41 @@ def test_a_section_is_rewritten_alone(tmp_path):
     assert record.quoted_lines(results, "one") == ["trainer / x: 2.00"]
 
 
-def test_the_readme_quotes_the_recorded_ratios():
-    quoted = record.quoted_lines(ROOT / "benchmarks" / "RESULTS.md", "throughput")
-    assert any(line.startswith("trainer / hand-tuned loop: ") for line in quoted), quoted
+@pytest.mark.parametrize(
+    ("name", "example"),
+    [("throughput", "trainer / hand-tuned loop: "), ("quality", "after 10 min (")],
+)
+def test_the_readme_quotes_the_recorded_figures(name, example):
+    quoted = record.quoted_lines(ROOT / "benchmarks" / "RESULTS.md", name)
+    assert any(line.startswith(example) for line in quoted), quoted
     readme = (ROOT / "README.md").read_text()
-    begin, end = "<!-- begin quoted throughput -->", "<!-- end quoted throughput -->"
+    begin, end = f"<!-- begin quoted {name} -->", f"<!-- end quoted {name} -->"
     block = readme[readme.index(begin) + len(begin) : readme.index(end)]
     assert block.strip().strip("`").strip().splitlines() == quoted, (
-        "README.md quotes other figures than benchmarks/RESULTS.md: rerun make benchmark"
+        "README.md quotes other figures than benchmarks/RESULTS.md: rerun the benchmark"
     )
+
+
+def test_the_quality_recipe_trains_within_its_budget_and_the_ablation_adds_one_thing_a_row():
+    import dataclasses
+
+    import quality
+
+    from vae_tutorial import load_data
+
+    data = load_data("digits", seed=0)
+    model, epochs, spent = quality.train_for(data, quality.Recipe(), minutes=0.05)
+    assert epochs >= 1 and spent <= 0.05 * 1.5, (epochs, spent)
+    assert model.config.hidden_dims == (512, 512) and not model.training
+    rows = list(quality.ABLATION.values())
+    assert rows[0] == quality.SERIES_DEFAULT and rows[-1] == quality.Recipe()
+    for before, after in zip(rows, rows[1:], strict=False):
+        changed = [
+            f.name
+            for f in dataclasses.fields(quality.Recipe)
+            if getattr(before, f.name) != getattr(after, f.name)
+        ]
+        # one ingredient per row: the architecture (widths, latent units) and the schedule (its
+        # shape, its peak) count as one each
+        groups = ({"hidden_dims", "latent_dim"}, {"cosine", "learning_rate"})
+        assert len(changed) == 1 or any(set(changed) <= group for group in groups), changed

@@ -55,6 +55,13 @@ CHEATS = {
             "from vae_tutorial import ppca_fit\nreturn ppca_fit(x, latent_dim)",
         ),
     },
+    "08_evaluation": {
+        "iw_bound_solution": (
+            "iw_bound_tests",
+            "from vae_tutorial.evaluation import iw_log_likelihood as reference\n"
+            "return reference(model, x, k, generator)",
+        ),
+    },
     "07_latent_space": {
         "sample_images_solution": (
             "sample_images_tests",

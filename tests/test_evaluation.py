@@ -14,60 +14,23 @@ from torch.distributions import MultivariateNormal, Normal
 
 from vae_tutorial import VAE, VAEConfig, bits_per_dim, elbo_terms, evaluation
 from vae_tutorial.collapse import active_units
-from vae_tutorial.decoder import BernoulliDecoder, GaussianDecoder
-from vae_tutorial.evaluation import evaluate_test, iw_log_likelihood, log_importance_weights
+from vae_tutorial.decoder import BernoulliDecoder
+from vae_tutorial.evaluation import (
+    LinearGaussianVAE,
+    evaluate_test,
+    iw_log_likelihood,
+    log_importance_weights,
+)
 
-IMAGE_SHAPE = (1, 2, 3)  # six "pixels": small enough for exact answers
-IMAGE_DIM = 6
+IMAGE_SHAPE = (1, 2, 3)  # LinearGaussianVAE's default: six "pixels", two latent units
 LATENT_DIM = 2
-NOISE_VARIANCE = 0.05
 
 
-class AffineEncoder(nn.Module):
-    """q(z | x) = N(A x + a, diag(exp(logvar))), the same variance for every x."""
-
-    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, logvar: torch.Tensor) -> None:
-        super().__init__()
-        self.weight, self.bias = nn.Parameter(weight), nn.Parameter(bias)
-        self.logvar = nn.Parameter(logvar)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mu = x.flatten(1) @ self.weight.T + self.bias
-        return mu, self.logvar.expand_as(mu)
-
-
-class LinearGaussianModel(nn.Module):
-    """p(z) = N(0, I), p(x | z) = N(W z + b, s2 I): log p(x) = log N(x; b, W W^T + s2 I)."""
-
-    def __init__(self, exact_posterior: bool) -> None:
-        super().__init__()
-        generator = torch.Generator().manual_seed(0)
-        q, _ = torch.linalg.qr(torch.randn(IMAGE_DIM, IMAGE_DIM, generator=generator))
-        # orthogonal columns make the true posterior covariance diagonal, so q can equal it
-        self.weight = (q[:, :LATENT_DIM] * torch.tensor([0.6, 0.3])).double()
-        self.bias = torch.full((IMAGE_DIM,), 0.5, dtype=torch.float64)
-        self.decoder = GaussianDecoder(
-            LATENT_DIM, (), IMAGE_SHAPE, logvar=math.log(NOISE_VARIANCE)
-        ).double()
-        with torch.no_grad():
-            self.decoder.to_mean.weight.copy_(self.weight)
-            self.decoder.to_mean.bias.copy_(self.bias)
-        # the true posterior: cov = (I + W^T W / s2)^-1, mean = cov W^T (x - b) / s2
-        precision = torch.eye(LATENT_DIM, dtype=torch.float64)
-        precision += self.weight.T @ self.weight / NOISE_VARIANCE
-        covariance = torch.linalg.inv(precision)
-        encoder_weight = covariance @ self.weight.T / NOISE_VARIANCE
-        encoder_bias = -encoder_weight @ self.bias
-        logvar = covariance.diagonal().log()
-        if not exact_posterior:  # a q that is off in its mean and its spread
-            encoder_weight = encoder_weight * 0.7
-            logvar = logvar + torch.tensor([1.0, -0.8], dtype=torch.float64)
-        self.encoder = AffineEncoder(encoder_weight, encoder_bias, logvar)
-
-    def exact_log_likelihood(self, x: torch.Tensor) -> torch.Tensor:
-        covariance = self.weight @ self.weight.T
-        covariance = covariance + NOISE_VARIANCE * torch.eye(IMAGE_DIM, dtype=torch.float64)
-        return MultivariateNormal(self.bias, covariance).log_prob(x.flatten(1))
+def exact_log_likelihood(model: LinearGaussianVAE, x: torch.Tensor) -> torch.Tensor:
+    """log N(x; b, W W^T + s2 I) with torch.distributions, independent of the package."""
+    weight, bias = model.decoder.to_mean.weight, model.decoder.to_mean.bias
+    covariance = weight @ weight.T + model.noise_variance * torch.eye(len(bias), dtype=bias.dtype)
+    return MultivariateNormal(bias, covariance).log_prob(x.flatten(1)).detach()
 
 
 def linear_images(n: int, seed: int = 1) -> torch.Tensor:
@@ -78,9 +41,10 @@ def linear_images(n: int, seed: int = 1) -> torch.Tensor:
 
 
 def test_true_posterior_makes_every_weight_equal_and_the_estimate_exact():
-    model = LinearGaussianModel(exact_posterior=True)
+    model = LinearGaussianVAE(exact_posterior=True)
     x = linear_images(20)
-    exact = model.exact_log_likelihood(x)
+    exact = exact_log_likelihood(model, x)
+    torch.testing.assert_close(model.log_likelihood(x), exact)
     generator = torch.Generator().manual_seed(2)
     log_w = log_importance_weights(model, x, 50, generator)
     assert torch.allclose(log_w, exact.expand_as(log_w), atol=1e-9), (
@@ -92,9 +56,9 @@ def test_true_posterior_makes_every_weight_equal_and_the_estimate_exact():
 
 
 def test_estimate_rises_with_k_towards_the_exact_log_likelihood():
-    model = LinearGaussianModel(exact_posterior=False)
+    model = LinearGaussianVAE(exact_posterior=False)
     x = linear_images(400)
-    exact = model.exact_log_likelihood(x).mean().item()
+    exact = exact_log_likelihood(model, x).mean().item()
     generator = torch.Generator().manual_seed(3)
     means = [iw_log_likelihood(model, x, k, generator).mean().item() for k in (1, 10, 100, 2000)]
     assert means == sorted(means), f"the bound must tighten as k grows: {means}"
@@ -165,7 +129,7 @@ def test_one_sample_is_the_elbo_estimator(tiny_vae):
 
 
 def test_the_estimate_does_not_depend_on_the_samples_per_pass():
-    model = LinearGaussianModel(exact_posterior=False)
+    model = LinearGaussianVAE(exact_posterior=False)
     x = linear_images(30)
     eps = torch.randn(257, 30, LATENT_DIM, generator=torch.Generator().manual_seed(9)).double()
     results = [iw_log_likelihood(model, x, 257, samples_per_pass=n, eps=eps) for n in (1, 7, 257)]
@@ -255,3 +219,19 @@ def test_standard_error_is_the_sample_deviation_over_root_n():
     mean, error = evaluation._mean_and_error(values)
     assert mean == pytest.approx(np.mean([1, 2, 4, 7]))
     assert error == pytest.approx(np.std([1, 2, 4, 7], ddof=1) / 2)
+
+
+def test_the_exact_posterior_is_the_posterior_of_the_linear_model():
+    # Bayes' rule on a grid of z for one image: p(z | x) is proportional to p(x | z) p(z)
+    model = LinearGaussianVAE(exact_posterior=True)
+    x = linear_images(1)
+    mu, logvar = model.encoder(x)
+    grid = torch.stack(
+        torch.meshgrid(*[torch.linspace(-3, 3, 301, dtype=torch.float64)] * 2, indexing="ij"), -1
+    ).reshape(-1, 1, 2)
+    log_joint = model.decoder.log_prob(x, grid) + Normal(0.0, 1.0).log_prob(grid).sum(-1)
+    weights = torch.softmax(log_joint[:, 0], 0)[:, None]
+    mean = (weights * grid[:, 0]).sum(0)
+    variance = (weights * (grid[:, 0] - mean) ** 2).sum(0)
+    torch.testing.assert_close(mean, mu[0].detach(), atol=1e-4, rtol=0)
+    torch.testing.assert_close(variance, logvar[0].exp().detach(), atol=1e-4, rtol=1e-3)

@@ -3,8 +3,8 @@
 Each module holds what one notebook teaches (see the README's map of the series):
 00 ``data``, ``mnist``, ``batches``, ``checks``, ``utils``, ``plotting``; 01 ``encoder``;
 02 ``reparameterization``; 03 ``decoder``; 04 ``elbo``, ``vae``; 05 ``training``, ``collapse``;
-06 ``landscape``, ``linear_vae``; 07 ``latent``, ``explorer``; ``grading`` serves the graded
-exercises' hidden tests.
+06 ``landscape``, ``linear_vae``; 07 ``latent``, ``explorer``; 08 ``evaluation``; ``grading``
+serves the graded exercises' hidden tests.
 """
 
 from .batches import Batches, binarize, binarize_static, validation_images
@@ -25,6 +25,12 @@ from .elbo import (
     negative_elbo,
 )
 from .encoder import ConvEncoder, MLPEncoder, posterior, posterior_parameters
+from .evaluation import (
+    LinearGaussianVAE,
+    evaluate_test,
+    iw_log_likelihood,
+    log_importance_weights,
+)
 from .landscape import interpolate_parameters, loss_along_line, symmetric_copy
 from .latent import lerp, nearest_distance, prior_grid, slerp, traversal
 from .linear_vae import LinearVAE, ppca_fit, ppca_log_likelihood, principal_angles
@@ -42,6 +48,7 @@ __all__ = [
     "ConvEncoder",
     "DigitData",
     "GaussianDecoder",
+    "LinearGaussianVAE",
     "LinearVAE",
     "MLPEncoder",
     "Split",
@@ -53,13 +60,16 @@ __all__ = [
     "bits_per_dim",
     "elbo_terms",
     "environment_report",
+    "evaluate_test",
     "free_bits_penalty",
     "gaussian_kl",
     "gaussian_kl_per_unit",
     "gaussian_log_likelihood",
     "interpolate_parameters",
+    "iw_log_likelihood",
     "lerp",
     "load_data",
+    "log_importance_weights",
     "loss_along_line",
     "make_grid",
     "nearest_distance",
