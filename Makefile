@@ -96,9 +96,9 @@ benchmark: env ## training speed and ELBO per time budget (about 20 minutes)
 
 # Quality per CPU-minute (notebook 08 quotes its figures beside the published ones): the recipe
 # trained for 1, 3, 10 and 30 minutes, each model evaluated on the full MNIST test set, after an
-# ablation of its ingredients at 1 minute; its section of benchmarks/RESULTS.md (about 90 minutes,
+# ablation of its ingredients at 1 minute; its section of benchmarks/RESULTS.md (about 100 minutes,
 # needs real MNIST). Run it on an otherwise idle machine.
-reproduce: env ## test -log p(x) after 1, 3, 10, 30 minutes of training (about 90 minutes)
+reproduce: env ## test -log p(x) after 1, 3, 10, 30 minutes of training (about 100 minutes)
 	cd benchmarks && ../$(BIN)/python quality.py --ablation 1 --budgets 1 3 10 30 --record RESULTS.md
 
 # Re-execute the committed notebooks in place: default parameters, seed 0, CPU only.
