@@ -54,10 +54,11 @@ lint: env ## ruff check and ruff format --check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# TEST_WORKERS pytest processes share the work (pytest-xdist), a whole file at a time, so each
-# notebook's cells run in order in one kernel. Two workers on two cores: process start-up,
-# nbgrader and plotting in one overlap the other's training.
-TEST_WORKERS ?= 2
+# TEST_WORKERS > 0: that many pytest-xdist processes share the work, a whole file at a time, so
+# each notebook's cells run in order in one kernel. Measured on 2 cores it was slower, not faster:
+# two workers whose PyTorch uses two threads each contend for the cores. So the default is 0 (one
+# process); try it on machines with more cores than PyTorch's threads.
+TEST_WORKERS ?= 0
 test: lint ## every test: unit, notebooks, committed outputs (nbval), autograding, browser
 	$(BIN)/python -m pytest tests notebooks --nbval-lax -n $(TEST_WORKERS) --dist loadfile \
 		--nbval-sanitize-with notebooks/nbval_sanitize.cfg
