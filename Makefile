@@ -5,6 +5,7 @@
 #   make test-fast  the package's unit tests only: no notebooks, browser or autograding
 #   make lab        open JupyterLab on the notebooks
 #   make assignments  student versions of the graded notebooks (nbgrader), checked by autograding
+#   make grade      grade a class: every submission in build/course/submitted/ (docs/instructors.md)
 #   make benchmark  training speed and ELBO per time budget, recorded in benchmarks/RESULTS.md
 #   make reproduce  test -log p(x) after 1-30 minutes of training (benchmarks/quality.py)
 #   make test-seeds every notebook's own checks for seeds 1-3 (quick) and seed 1 (default)
@@ -31,7 +32,7 @@ ifneq ($(wildcard $(SHARED_MNIST)/SHA256SUMS),)
 export VAE_TUTORIAL_DATA ?= $(SHARED_MNIST)
 endif
 
-.PHONY: env help tutorial test test-fast test-seeds lint lab assignments outputs benchmark reproduce lock clean
+.PHONY: env help tutorial test test-fast test-seeds lint lab assignments grade outputs benchmark reproduce lock clean
 
 env: $(STAMP) ## create or update the virtual environment .venv
 
@@ -86,7 +87,14 @@ lab: env ## open JupyterLab on the notebooks
 # Instructors: student versions (nbgrader, offline) in build/course/release/, and a check that
 # they score 0 while the masters score full marks.
 assignments: env ## student versions (nbgrader) and the autograding check
-	$(BIN)/python tools/assignments.py --course-dir build/course --check
+	$(BIN)/python tools/assignments.py --course-dir $(COURSE) --check
+
+# Instructors: autograde every submission in $(COURSE)/submitted/<student>/<assignment>/ with
+# WORKERS processes, the referee after each; feedback, reports/grades.csv and histograms.
+COURSE ?= build/course
+WORKERS ?= 2
+grade: env ## grade a class: every submission in build/course/submitted/ (COURSE=, WORKERS=)
+	$(BIN)/python tools/grade.py --course $(COURSE) --workers $(WORKERS)
 
 # Training speed (the trainer against the PyTorch examples' loop, its logits variant, a hand-tuned
 # loop and the matmul roofline, in interleaved rounds) and the validation ELBO after 1, 3 and 10

@@ -98,20 +98,30 @@ def test_committed_outputs_come_from_one_clean_run(path):
     assert any("nbval-check-output" in c.metadata.get("tags", []) for c in code)
 
 
-@pytest.mark.slow
-@pytest.mark.notebook
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_executes_in_quick_mode(path, tmp_path):
+@pytest.fixture(scope="module")
+def quick_runs(tmp_path_factory):
+    """The whole series executed once with its quick parameters, two notebooks at a time (one
+    CPU thread each: quick outputs are not compared with committed ones, so the thread count,
+    which can change their last digits, does not matter here)."""
+    folder = tmp_path_factory.mktemp("quick")
     run = subprocess.run(
-        [sys.executable, RUNNER, "--quick", "--output-dir", tmp_path, path],
+        [sys.executable, RUNNER, "--quick", "--jobs", "2", "--output-dir", folder, *NOTEBOOKS],
         capture_output=True,
         text=True,
         cwd=ROOT,
     )
-    assert run.returncode == 0, run.stdout + run.stderr
-    (summary,) = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["ok"] and (tmp_path / path.name).is_file()
-    print(f"{path.name}: {summary['seconds']} s, peak {summary['peak_rss_mib']} MiB")
+    summary = {r["notebook"]: r for r in json.loads((folder / "summary.json").read_text())}
+    return folder, summary, run.stdout + run.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_executes_in_quick_mode(path, quick_runs):
+    folder, summary, output = quick_runs
+    result = summary[path.name]
+    assert result["ok"] and (folder / path.name).is_file(), output
+    print(f"{path.name}: {result['seconds']} s, peak {result['peak_rss_mib']} MiB")
 
 
 def _broken_notebook(path: Path) -> Path:

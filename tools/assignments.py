@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -47,14 +46,38 @@ def masters() -> list[Path]:
     ]
 
 
-def nbgrader(*args: str, course: Path) -> None:
-    """Run an nbgrader command on the course folder; fail loudly with its output."""
+COURSE_FILES = ROOT / "course"  # nbgrader_config.py and the grading kernel's spec
+
+
+def api(course: Path, config: Path | None = None, guarded: Path | None = None):
+    """nbgrader's Python API on ``course``, configured by ``config`` (course/nbgrader_config.py).
+
+    The course folder gets a copy of the configuration; the grading kernel (course/kernels/)
+    is found through JUPYTER_PATH, and told which folder it must not read: ``guarded``, by
+    default the course itself.
+    """
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config.loader import PyFileConfigLoader
+
+    course.mkdir(parents=True, exist_ok=True)
+    config = config or COURSE_FILES / "nbgrader_config.py"
+    if config.resolve() != (course / "nbgrader_config.py").resolve():
+        shutil.copy2(config, course / "nbgrader_config.py")
+    paths = [str(COURSE_FILES), *filter(None, os.environ.get("JUPYTER_PATH", "").split(os.pathsep))]
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(dict.fromkeys(paths))
+    os.environ["VAE_GRADER_COURSE"] = str((guarded or course).resolve())
     bin_dir = str(Path(sys.executable).parent)  # nbgrader calls `alembic` from the environment
-    env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
-    command = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course}"]
-    run = subprocess.run(command, capture_output=True, text=True, env=env, cwd=course)
-    if run.returncode != 0 or "[ERROR]" in run.stderr:
-        raise RuntimeError(f"{' '.join(args)} failed:\n{run.stdout}\n{run.stderr}")
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    loaded = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    loaded.CourseDirectory.root = str(course.resolve())
+    return NbGraderAPI(config=loaded)
+
+
+def _succeeded(result: dict, what: str) -> dict:
+    if not result.get("success"):
+        raise RuntimeError(f"{what} failed:\n{result.get('error')}\n{result.get('log')}")
+    return result
 
 
 def generate(course: Path, notebooks: list[Path]) -> dict[str, tuple[Path, Path]]:
@@ -62,6 +85,7 @@ def generate(course: Path, notebooks: list[Path]) -> dict[str, tuple[Path, Path]
 
     :return: assignment name -> (master, student version).
     """
+    grader = api(course)
     released = {}
     for master in notebooks:
         name = master.stem
@@ -69,7 +93,7 @@ def generate(course: Path, notebooks: list[Path]) -> dict[str, tuple[Path, Path]
         shutil.rmtree(source, ignore_errors=True)
         source.mkdir(parents=True)
         shutil.copy2(master, source / master.name)
-        nbgrader("generate_assignment", name, "--force", course=course)
+        _succeeded(grader.generate_assignment(name, force=True), f"generate_assignment {name}")
         released[name] = (master, course / "release" / name / master.name)
     return released
 
@@ -111,38 +135,59 @@ def leaked_lines(master: Path, student: Path) -> list[str]:
     return leaks + [m for m in markers if m in text]
 
 
-def autograde(course: Path, name: str, submissions: dict[str, Path]) -> dict[str, tuple]:
-    """Autograde each copy of assignment ``name``; return (score, max_score) per student."""
+def autograde(
+    course: Path, name: str, submissions: dict[str, Path], workers: int = 2
+) -> dict[str, tuple]:
+    """Autograde each copy of assignment ``name`` (tools/grade.py: ``workers`` at a time, then
+    the referee, which has the last word on every exercise); (score, max_score) per student.
+
+    A submission that cannot be graded at all keeps what its gradebook entry holds: nothing.
+    """
     from nbgrader.api import Gradebook
+
+    from tools import grade
 
     for student, notebook in submissions.items():
         folder = course / "submitted" / student / name
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-        shutil.copy2(notebook, folder / notebook.name)
-        nbgrader(
-            "autograde", name, f"--student={student}", "--force",
-            "--ExecutePreprocessor.timeout=600", course=course,
-        )  # fmt: skip
+        shutil.copy2(notebook, folder / f"{name}.ipynb")
+    jobs = [(name, student) for student in submissions]
+    outcomes = grade.grade(course, jobs, workers=workers, progress=False)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        return {
-            student: (gradebook.find_submission(name, student).score,
-                      gradebook.find_submission(name, student).max_score)
-            for student in submissions
-        }  # fmt: skip
+        scores = {}
+        for outcome in outcomes:
+            try:
+                submission = gradebook.find_submission(name, outcome.student)
+                scores[outcome.student] = (submission.score, submission.max_score)
+            except Exception:  # noqa: BLE001 (never graded: no entry)
+                scores[outcome.student] = (0.0, None)
+        return scores
 
 
-def grades(course: Path, name: str, student: str) -> dict[str, tuple[float, float]]:
-    """Score and maximum of each graded cell of one autograded submission, by grade_id."""
+def grades(course: Path, name: str, student: str) -> dict[str, tuple[float, float, float]]:
+    """(score, max_score, nbgrader's own score) of each graded cell of a submission, by grade_id.
+
+    The score is the final one: 0 where the referee failed the exercise, whatever the kernel's
+    tests gave (the third number).
+    """
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         submission = gradebook.find_submission(name, student)
         return {
-            grade.name: (grade.score, grade.max_score)
+            grade.name: (grade.score, grade.max_score, grade.auto_score or 0.0)
             for notebook in submission.notebooks
             for grade in notebook.grades
         }
+
+
+def flagged(course: Path, name: str, student: str) -> bool:
+    """Whether a submission is flagged for the instructor's review (it could not be graded)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        return any(nb.flagged for nb in gradebook.find_submission(name, student).notebooks)
 
 
 def replace_solution(master: Path, grade_id: str, code: str, destination: Path) -> Path:
@@ -164,8 +209,8 @@ def replace_solution(master: Path, grade_id: str, code: str, destination: Path) 
 def quick_copy(notebook: Path, destination: Path) -> Path:
     """A copy of ``notebook`` whose parameters cell sets ``quick = True``.
 
-    The graded cells are unchanged; only the amount of data and training around them shrinks,
-    as in the tests' quick runs, so that autograding a long notebook takes seconds.
+    For tests that open a notebook in JupyterLab with its quick parameters (the browser test);
+    nbgrader needs no such copy: the notebooks choose them when NBGRADER_EXECUTION is set.
     """
     nb = nbformat.read(notebook, as_version=4)
     (cell,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
@@ -181,22 +226,14 @@ def quick_copy(notebook: Path, destination: Path) -> Path:
     return destination
 
 
-def check(course: Path, released: dict[str, tuple[Path, Path]], quick: bool = False) -> list[str]:
-    """Prove the grading loop on every assignment; return the problems found.
-
-    :param quick: autograde copies that run with ``quick = True`` (see ``quick_copy``).
-    """
+def check(course: Path, released: dict[str, tuple[Path, Path]]) -> list[str]:
+    """Prove the grading loop on every assignment; return the problems found."""
     problems = []
     for name, (master, student_version) in released.items():
         leaks = leaked_lines(master, student_version)
         if leaks:
             problems.append(f"{name}: the student version contains {leaks[:3]}")
         submissions = {"student": student_version, "master": master}
-        if quick:
-            submissions = {
-                who: quick_copy(path, course / "quick" / who / name / path.name)
-                for who, path in submissions.items()
-            }
         scores = autograde(course, name, submissions)
         (student, most), (graded, full) = scores["student"], scores["master"]
         print(f"{name}: student version {student:g}/{most:g}, master {graded:g}/{full:g}")
@@ -209,7 +246,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--course-dir", type=Path, default=ROOT / "build" / "course")
     parser.add_argument("--check", action="store_true", help="autograde to prove the loop")
-    parser.add_argument("--quick", action="store_true", help="autograde with quick = True")
     args = parser.parse_args(argv)
     course = args.course_dir.resolve()
     course.mkdir(parents=True, exist_ok=True)
@@ -221,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, (_, student_version) in released.items():
         print(f"{name}: student version {student_version}")
     if args.check:
-        problems = check(course, released, quick=args.quick)
+        problems = check(course, released)
         for problem in problems:
             print(f"PROBLEM: {problem}", file=sys.stderr)
         return 1 if problems else 0

@@ -5,6 +5,7 @@
     python tools/run_series.py --in-place          # refresh the committed outputs (make outputs)
     python tools/run_series.py notebooks/00_*.ipynb
     python tools/run_series.py --quick --seed 2    # another seed (make test-seeds sweeps them)
+    python tools/run_series.py --quick --jobs 2    # two notebooks at a time, one thread each
 
 Each notebook runs in its own papermill process, so the peak resident memory reported is that of
 the largest process of that run (the kernel). A failing notebook is reported with the cell that
@@ -82,12 +83,16 @@ def execute_one(notebook: Path, output: Path, parameters: dict) -> int:
     return 0
 
 
-def execute(notebook: Path, output: Path, parameters: dict) -> dict:
-    """Run one notebook in its own process; return its outcome, time and peak memory."""
+def execute(notebook: Path, output: Path, parameters: dict, threads: int | None = None) -> dict:
+    """Run one notebook in its own process; return its outcome, time and peak memory.
+
+    :param threads: the kernel's CPU threads (OMP_NUM_THREADS); default: PyTorch's choice.
+    """
     command = [sys.executable, __file__, "--execute-one", json.dumps([str(notebook), str(output)])]
     command += ["--parameters", json.dumps(parameters)]
+    environment = {**os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
     start = time.perf_counter()
-    process = subprocess.Popen(command)
+    process = subprocess.Popen(command, env=environment)
     # Reap it ourselves to get the rusage of the child and of every process it waited for,
     # the kernel included: ru_maxrss is then the largest of their peak resident sizes.
     _, status, usage = os.wait4(process.pid, 0)
@@ -112,6 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--output-dir", type=Path, default=ROOT / "build" / "tutorial")
     where.add_argument("--in-place", action="store_true", help="overwrite the notebooks")
+    parser.add_argument(
+        "--jobs", type=int, default=1,
+        help="notebooks run at a time, each with CPU threads = cores / jobs (not with --in-place:"
+        " thread counts can change the last digits of committed outputs)",
+    )  # fmt: skip
     parser.add_argument("--execute-one", help=argparse.SUPPRESS)  # [notebook, output], as JSON
     parser.add_argument("--parameters", default="{}", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -128,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         parameters["seed"] = args.seed
     if args.in_place and parameters:
         parser.error("--in-place keeps the default parameters; drop --quick, --device and --seed")
+    if args.jobs < 1 or (args.in_place and args.jobs > 1):
+        parser.error("--jobs must be at least 1, and 1 with --in-place")
     notebooks = [p.resolve() for p in args.notebooks] or series()
     if not notebooks:
         parser.error(f"no notebooks found in {NOTEBOOKS}")
@@ -137,16 +149,17 @@ def main(argv: list[str] | None = None) -> int:
     if not args.in_place:
         args.output_dir.mkdir(parents=True, exist_ok=True)
 
-    results = []
-    for notebook in notebooks:
-        print(f"Executing {notebook.name} ...", flush=True)
+    threads = max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 else None
+
+    def run(notebook: Path) -> dict:
         if args.in_place:
             fd, tmp = tempfile.mkstemp(suffix=".ipynb", dir=notebook.parent)
             os.close(fd)
             output = Path(tmp)
         else:
             output = args.output_dir / notebook.name
-        result = execute(notebook, output, parameters)
+        print(f"Executing {notebook.name} ...", flush=True)
+        result = execute(notebook, output, parameters, threads)
         if args.in_place:
             if result["ok"]:
                 strip_run_metadata(output)
@@ -154,13 +167,20 @@ def main(argv: list[str] | None = None) -> int:
                 os.replace(output, notebook)
             else:
                 output.unlink(missing_ok=True)
-        results.append(result)
         mark = "ok" if result["ok"] else "FAILED"
         print(
-            f"  {mark}: {result['seconds']} s, peak memory {result['peak_rss_mib']} MiB, "
-            f"data set {result['dataset']}",
+            f"  {notebook.name} {mark}: {result['seconds']} s, peak memory "
+            f"{result['peak_rss_mib']} MiB, data set {result['dataset']}",
             flush=True,
         )
+        return result
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        results = list(pool.map(run, notebooks))
+    wall = time.perf_counter() - started
 
     mode = ("quick" if args.quick else "default") + (f", seed {args.seed}" if args.seed else "")
     lines = [
@@ -175,7 +195,9 @@ def main(argv: list[str] | None = None) -> int:
         for r in results
     ]
     total = sum(r["seconds"] for r in results)
-    lines += ["", f"Total: {total:.1f} s for {len(results)} notebooks."]
+    lines += ["", f"Total: {total:.1f} s for {len(results)} notebooks"
+              + (f", {wall:.1f} s of wall-clock time with {args.jobs} at a time." if args.jobs > 1
+                 else ".")]  # fmt: skip
     summary_dir = ROOT / "build" if args.in_place else args.output_dir
     summary_dir.mkdir(parents=True, exist_ok=True)
     (summary_dir / "summary.md").write_text("\n".join(lines) + "\n")
