@@ -32,7 +32,7 @@ ifneq ($(wildcard $(SHARED_MNIST)/SHA256SUMS),)
 export VAE_TUTORIAL_DATA ?= $(SHARED_MNIST)
 endif
 
-.PHONY: env help tutorial test test-fast test-seeds lint lab assignments grade outputs benchmark reproduce lock clean
+.PHONY: env help tutorial test test-fast test-seeds lint lab assignments student-edition grade outputs benchmark reproduce lock clean
 
 env: $(STAMP) ## create or update the virtual environment .venv
 
@@ -88,6 +88,11 @@ lab: env ## open JupyterLab on the notebooks
 # they score 0 while the masters score full marks.
 assignments: env ## student versions (nbgrader) and the autograding check
 	$(BIN)/python tools/assignments.py --course-dir $(COURSE) --check
+
+# The student versions committed in student/ (what Binder opens for students); a test keeps them
+# in sync with the masters.
+student-edition: env ## regenerate student/ from the masters (after changing a graded notebook)
+	$(BIN)/python tools/assignments.py --course-dir build/student-edition --student-edition
 
 # Instructors: autograde every submission in $(COURSE)/submitted/<student>/<assignment>/ with
 # WORKERS processes, the referee after each; feedback, reports/grades.csv and histograms.

@@ -153,6 +153,10 @@ def test_every_master_of_the_series_passes_the_loop(master, tmp_path):
     released = assignments.generate(tmp_path, [master])
     _, student_version = released[name]
     assert assignments.leaked_lines(master, student_version) == []
+    committed = assignments.STUDENT_EDITION / master.name
+    assert committed.is_file() and assignments.same_cells(committed, student_version), (
+        f"student/{master.name} is not the master's student version: run make student-edition"
+    )
     scores = assignments.autograde(tmp_path, name, {"student": student_version, "master": master})
     (student, _), (graded, full) = scores["student"], scores["master"]
     assert full > 0 and student == 0 and graded == full, scores

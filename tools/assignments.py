@@ -226,6 +226,25 @@ def quick_copy(notebook: Path, destination: Path) -> Path:
     return destination
 
 
+STUDENT_EDITION = ROOT / "student"  # the student versions, committed: Binder needs no nbgrader
+
+
+def student_edition(released: dict[str, tuple[Path, Path]], folder: Path = STUDENT_EDITION) -> None:
+    """Copy each generated student version to ``folder``/<name>.ipynb (make student-edition)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, (_, student_version) in released.items():
+        shutil.copy2(student_version, folder / f"{name}.ipynb")
+
+
+def same_cells(a: Path, b: Path) -> bool:
+    """Whether two notebooks have the same cells (type, source, metadata), outputs aside."""
+
+    def cells(path):
+        return [(c.cell_type, c.source, dict(c.metadata)) for c in nbformat.read(path, 4).cells]
+
+    return cells(a) == cells(b)
+
+
 def check(course: Path, released: dict[str, tuple[Path, Path]]) -> list[str]:
     """Prove the grading loop on every assignment; return the problems found."""
     problems = []
@@ -246,6 +265,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--course-dir", type=Path, default=ROOT / "build" / "course")
     parser.add_argument("--check", action="store_true", help="autograde to prove the loop")
+    parser.add_argument(
+        "--student-edition", action="store_true",
+        help=f"also copy the student versions to {STUDENT_EDITION.relative_to(ROOT)}/",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     course = args.course_dir.resolve()
     course.mkdir(parents=True, exist_ok=True)
@@ -256,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     released = generate(course, notebooks)
     for name, (_, student_version) in released.items():
         print(f"{name}: student version {student_version}")
+    if args.student_edition:
+        student_edition(released)
+        print(f"Student edition in {STUDENT_EDITION}")
     if args.check:
         problems = check(course, released)
         for problem in problems:

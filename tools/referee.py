@@ -605,13 +605,20 @@ def _poison(obj) -> None:
         function.__code__ = _violation_code(len(function.__code__.co_freevars))
 
 
-def definitions(source: str) -> str:
-    """The imports and the function and class definitions of a cell's source, nothing else."""
+def definitions(source: str, assignments: bool = True) -> str:
+    """The imports, function and class definitions (and assignments) of a cell's source.
+
+    Not its calls, loops or conditionals: a student's own checks in a solution cell often use
+    the notebook's variables, which the referee does not have (each statement that fails is
+    skipped, so a constant defined above the function still works). ``assignments=False`` for
+    the notebook's other cells: their data and models are not needed, and take time to make.
+    """
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return ""
     kept = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    kept += (ast.Assign, ast.AnnAssign) if assignments else ()
     body = [node for node in tree.body if isinstance(node, kept)]
     return "\n\n".join(ast.unparse(node) for node in body)
 
@@ -710,7 +717,7 @@ def student_sources(submission: Path, exercise: Exercise) -> list[str] | str:
     for cell, grade_id in zip(cells, ids, strict=True):
         grading = cell.metadata.get("nbgrader", {})
         if cell.cell_type == "code" and not grading.get("grade") and not grading.get("locked"):
-            sources.append(definitions(cell.source))
+            sources.append(definitions(cell.source, assignments=grade_id == exercise.solution_id))
         if grade_id == exercise.solution_id:
             return sources
     return "unreachable"
