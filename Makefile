@@ -9,6 +9,7 @@
 #   make benchmark  training speed and ELBO per time budget, recorded in benchmarks/RESULTS.md
 #   make reproduce  test -log p(x) after 1-30 minutes of training (benchmarks/quality.py)
 #   make test-seeds every notebook's own checks for seeds 1-3 (quick) and seed 1 (default)
+#   make test-release test-seeds, and the Binder environment (binder/ alone) runs the series
 #   make outputs    re-execute the committed notebooks in place (NB=05: only notebooks/05_*)
 #   make help       list every target with one line each (the `## ` comment after its name)
 # Each target creates the virtual environment .venv first if it is missing or out of date.
@@ -32,7 +33,7 @@ ifneq ($(wildcard $(SHARED_MNIST)/SHA256SUMS),)
 export VAE_TUTORIAL_DATA ?= $(SHARED_MNIST)
 endif
 
-.PHONY: env help tutorial test test-fast test-seeds lint lab assignments student-edition grade outputs benchmark reproduce lock clean
+.PHONY: env help tutorial test test-fast test-seeds test-release lint lab assignments student-edition grade outputs benchmark reproduce lock clean
 
 env: $(STAMP) ## create or update the virtual environment .venv
 
@@ -80,6 +81,11 @@ test-seeds: env ## every notebook's checks for seeds 1-3 (quick) and seed 1 (def
 	CUDA_VISIBLE_DEVICES= $(BIN)/python tools/run_series.py --seed 1 \
 		--output-dir build/seeds/default-1 $(SELECTED) || status=1; \
 	exit $$status
+
+# Before a release: the seed sweep above and the tests marked `release` (the Binder environment
+# built from binder/ alone runs the series). Tens of minutes; not part of `make test`.
+test-release: test-seeds ## the slower checks: test-seeds, and the Binder environment runs the series
+	VAE_TUTORIAL_RELEASE=1 $(BIN)/python -m pytest tests -m release
 
 lab: env ## open JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root)

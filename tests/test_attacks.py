@@ -16,7 +16,7 @@ and the referee install is tested here on its own.
 | replace `vae_tutorial.grading.forbid_calls` | referee: does not use it |
 | rebind torch / torch.testing / numpy / math / builtins comparisons | referee compares here |
 | return an object that equals anything | referee reads only exact tensors, arrays, numbers |
-| copy the reference's source at run time | guard: no reading the project's files |
+| copy the reference's source at run time | its code replaced; guard: no reading the project |
 | rebuild the reference from its code object | reference code replaced before student code |
 | read the master notebook (the solution) at run time | guard: no reading the project/course |
 | exit the process (SystemExit, os._exit) | referee: no answer, no points |
@@ -93,6 +93,11 @@ ATTACKS = {
                       "namespace = {'torch': torch}\n"
                       "exec(inspect.getsource(lv.ppca_fit), namespace)\n"
                       "return namespace['ppca_fit'](x, latent_dim)"),
+    "reads_the_package_file": ("my_ppca",
+                               "import vae_tutorial.linear_vae as lv\n"
+                               "namespace = {}\n"
+                               "exec(open(lv.__file__).read(), namespace)\n"
+                               "return namespace['ppca_fit'](x, latent_dim)"),
     "rebuilt_from_code": ("my_ppca",
                           "import types\nfrom vae_tutorial.linear_vae import ppca_fit\n"
                           "copy = types.FunctionType(ppca_fit.__code__, ppca_fit.__globals__)\n"
@@ -121,15 +126,43 @@ ATTACKS = {
 }  # fmt: skip
 
 
+# Why the referee must fail each attack: a part of its reason, so that no attack "fails" for
+# another reason (a timeout, say) and hides a hole.
+REASONS = {
+    "alias": "reference implementation", "another_module": "reference implementation",
+    "torch_reference": "reference implementation", "profiler_off": "reference implementation",
+    "watcher_replaced": "reference implementation", "comparisons_rebound": "differs",
+    "equal_to_anything": "cannot read a Anything", "copied_source": "could not get source code",
+    "rebuilt_from_code": "reference implementation",
+    "reads_the_package_file": "does not allow reading",
+    "reads_the_master": "does not allow reading",
+    "system_exit": "SystemExit", "exits_the_process": "stopped before answering",
+    "kills_the_grader": "does not allow os.kill", "runs_forever": "no answer within",
+    "exhausts_memory": "MemoryError", "another_python": "does not allow subprocess",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm_referee(tmp_path_factory):
+    """Start the referee's fork server (it imports PyTorch once) before the timed verdicts, and
+    check on the way that it passes an honest answer."""
+    exercise = _exercise("my_slerp")
+    master = NOTEBOOKS / f"{exercise.assignment}.ipynb"
+    verdict = referee.judge(exercise, master, master)
+    assert verdict.passed, verdict.reason
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
 def test_the_referee_fails_every_attack(attack, tmp_path):
     function, code = ATTACKS[attack]
     exercise = _exercise(function)
     submission, master = _attack(tmp_path, exercise, code)
-    verdict = referee.judge(exercise, submission, master, timeout=10)
+    verdict = referee.judge(exercise, submission, master, timeout=5)
     assert not verdict.passed, f"{attack} passed the referee"
-    print(f"{attack}: {verdict.reason}")
+    assert REASONS[attack] in verdict.reason, (
+        f"{attack} failed for another reason: {verdict.reason}"
+    )
 
 
 @pytest.mark.slow
@@ -140,7 +173,7 @@ def test_the_referee_fails_every_attack(attack, tmp_path):
 def test_the_referee_fails_answers_that_call_the_package(name, solution_id, tmp_path):
     (exercise,) = [e for e in referee.exercises_of(name) if e.solution_id == solution_id]
     submission, master = _attack(tmp_path, exercise, CHEATS[name][solution_id][1])
-    verdict = referee.judge(exercise, submission, master, timeout=10)
+    verdict = referee.judge(exercise, submission, master, timeout=5)
     assert not verdict.passed and "reference implementation" in verdict.reason, verdict.reason
 
 
@@ -226,3 +259,17 @@ def test_the_guard_lets_the_submission_work_in_its_own_folder(tmp_path):
     """,
     )
     assert run.returncode == 0 and "fine" in run.stdout, run.stderr[-800:]
+
+
+def test_the_memory_limit_stops_a_hog_in_its_own_process():
+    program = textwrap.dedent("""
+        import torch
+        from vae_tutorial.grading import limit_resources
+        limit_resources(memory_mb=1024)
+        try:
+            torch.ones(2**29)  # 2 GiB of float32
+        except RuntimeError as error:
+            print("refused:", "can't allocate memory" in str(error))
+    """)
+    run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    assert "refused: True" in run.stdout, run.stdout + run.stderr[-500:]

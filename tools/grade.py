@@ -108,7 +108,20 @@ def run_worker(course: Path, assignment: str, student: str, threads: int | None)
     seconds = time.perf_counter() - start
     lines = output.strip().splitlines()
     message = "" if process.returncode == 0 else (lines[-1] if lines else "the worker failed")
+    if process.returncode != 0:  # the whole log, for the instructor's review
+        log = course / "reports" / "logs" / f"{student}__{assignment}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(output)
+        message += f" (log: {log})"
     return Outcome(assignment, student, process.returncode == 0, message, seconds)
+
+
+def run_twice(course: Path, assignment: str, student: str, threads: int | None) -> Outcome:
+    """A worker that fails (a kernel that died under load, say) gets a second try."""
+    outcome = run_worker(course, assignment, student, threads)
+    if not outcome.ok and not outcome.message.startswith("no result within"):
+        outcome = run_worker(course, assignment, student, threads)
+    return outcome
 
 
 def record(course: Path, assignment: str, student: str) -> None:
@@ -190,7 +203,7 @@ def grade(course: Path, jobs: list[tuple[str, str]], workers: int = 1,
     bar = tqdm(total=len(jobs), desc="grading", unit="submission", disable=not progress)
     bar.update(len(jobs) - len(runnable))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(run_worker, course, a, s, threads) for a, s in runnable]
+        futures = [pool.submit(run_twice, course, a, s, threads) for a, s in runnable]
         for future in as_completed(futures):  # this thread alone writes the gradebook
             outcome = future.result()
             try:
@@ -240,6 +253,7 @@ def export(course: Path, folder: Path) -> list[Path]:
         most = max(r["max_score"] for r in rows if (r["assignment"], r["exercise"]) == exercise)
         figure, axes = plt.subplots(figsize=(5, 3.2))
         axes.hist(scores, bins=[x - 0.5 for x in range(int(most) + 2)], color="#0072B2")
+        axes.set_xticks(range(int(most) + 1))
         axes.set(xlabel=f"points (of {most:g})", ylabel="students",
                  title=f"{exercise[0]}: {exercise[1]} ({len(scores)} submissions)")  # fmt: skip
         path = folder / f"{exercise[0]}__{exercise[1]}.png"

@@ -1,8 +1,12 @@
-"""Helpers for the graded exercises (nbgrader): hidden tests must test the student's own code.
+"""Grading the exercises (nbgrader): hidden tests test the student's own code, in a sandbox.
 
 Introduced in notebook 01. A hidden test runs the student's function inside
 ``forbid_calls(reference)``: if the student's code calls the package's reference implementation,
 under whatever name it was imported, the test fails with a message that says so.
+
+The rest serves the grader (docs/instructors.md): ``limit_resources`` and ``install_guard`` for
+the processes that run students' code, and the grading kernel (``python -m
+vae_tutorial.grading -f CONNECTION_FILE``, course/kernels/vae-grader) that nbgrader runs.
 """
 
 from __future__ import annotations
