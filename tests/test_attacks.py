@@ -222,6 +222,7 @@ REFUSED = {
     "run a shell": "import os; os.system('true')",
     "signal the grader": "import os; os.kill(os.getppid(), 0)",
     "load C code": "import ctypes; ctypes.CDLL(None)",
+    "read the grader's memory": "import os; open(f'/proc/{os.getppid()}/mem', 'rb')",
 }
 
 

@@ -45,8 +45,10 @@ def test_the_binder_environment_runs_every_notebook(tmp_path):
     pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     subprocess.run([*pip, *_binder_requirements()], check=True)
     subprocess.run([*pip, "--no-deps", "-e", str(ROOT)], check=True)  # as binder/postBuild
+    # the kernel spec of that environment first, whatever else is installed on this machine
+    environment = {**os.environ, "JUPYTER_PATH": str(venv / "share" / "jupyter")}
     run = subprocess.run(
         [python, "tools/run_series.py", "--quick", "--jobs", "2", "--output-dir", tmp_path / "out"],
-        capture_output=True, text=True, cwd=ROOT,
+        capture_output=True, text=True, cwd=ROOT, env=environment,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]

@@ -99,15 +99,16 @@ def install_guard(
     denied_roots: list[str], allowed_root: str | None = None, events=DENIED_EVENTS
 ) -> None:
     """Refuse ``events``; opening anything below ``denied_roots`` (unless below
-    ``allowed_root``) and any notebook or database outside ``allowed_root``; and writing,
-    removing or renaming anything outside ``allowed_root`` and the temporary folder.
+    ``allowed_root``), any notebook or database outside ``allowed_root``, and another process's
+    files in /proc (its memory, say); and writing, removing or renaming anything outside
+    ``allowed_root`` and the temporary folder.
     """
     import os
     import sys
     import tempfile
 
     realpath, fspath, join, startswith = os.path.realpath, os.fspath, os.path.join, str.startswith
-    readlink, isinstance_, str_, bytes_ = os.readlink, isinstance, str, bytes
+    readlink, isinstance_, str_, bytes_, getpid = os.readlink, isinstance, str, bytes, os.getpid
     denied = tuple(realpath(root) + os.sep for root in denied_roots)
     allowed = realpath(allowed_root) + os.sep if allowed_root else None
     writable = tuple(p for p in (allowed, realpath(tempfile.gettempdir()) + os.sep) if p)
@@ -148,6 +149,9 @@ def install_guard(
             path = resolved(args[0])
             mode, flags = (tuple(args[1:3]) + (None, 0))[:2]
             inside = allowed is not None and startswith(path, allowed)
+            parts = path.split(os.sep)  # /proc/<pid>/...: another process's memory, say
+            if parts[1:2] == ["proc"] and parts[2].isdigit() and parts[2] != str(getpid()):
+                refuse(f"reading {path[:-1]}")
             if not inside and (
                 any(startswith(path, root) for root in denied)
                 or path.endswith((".ipynb/", ".db/", ".sqlite/"))
