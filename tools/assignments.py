@@ -74,6 +74,13 @@ def api(course: Path, config: Path | None = None, guarded: Path | None = None):
     return NbGraderAPI(config=loaded)
 
 
+def gradebook(course: Path):
+    """nbgrader's gradebook of ``course`` (its gradebook.db), as a context manager."""
+    from nbgrader.api import Gradebook
+
+    return Gradebook(f"sqlite:///{course / 'gradebook.db'}")
+
+
 def _succeeded(result: dict, what: str) -> dict:
     if not result.get("success"):
         raise RuntimeError(f"{what} failed:\n{result.get('error')}\n{result.get('log')}")
@@ -143,8 +150,6 @@ def autograde(
 
     A submission that cannot be graded at all keeps what its gradebook entry holds: nothing.
     """
-    from nbgrader.api import Gradebook
-
     from tools import grade
 
     for student, notebook in submissions.items():
@@ -154,11 +159,11 @@ def autograde(
         shutil.copy2(notebook, folder / f"{name}.ipynb")
     jobs = [(name, student) for student in submissions]
     outcomes = grade.grade(course, jobs, workers=workers, progress=False)
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+    with gradebook(course) as book:
         scores = {}
         for outcome in outcomes:
             try:
-                submission = gradebook.find_submission(name, outcome.student)
+                submission = book.find_submission(name, outcome.student)
                 scores[outcome.student] = (submission.score, submission.max_score)
             except Exception:  # noqa: BLE001 (never graded: no entry)
                 scores[outcome.student] = (0.0, None)
@@ -171,10 +176,8 @@ def grades(course: Path, name: str, student: str) -> dict[str, tuple[float, floa
     The score is the final one: 0 where the referee failed the exercise, whatever the kernel's
     tests gave (the third number).
     """
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        submission = gradebook.find_submission(name, student)
+    with gradebook(course) as book:
+        submission = book.find_submission(name, student)
         return {
             grade.name: (grade.score, grade.max_score, grade.auto_score or 0.0)
             for notebook in submission.notebooks
@@ -184,10 +187,8 @@ def grades(course: Path, name: str, student: str) -> dict[str, tuple[float, floa
 
 def flagged(course: Path, name: str, student: str) -> bool:
     """Whether a submission is flagged for the instructor's review (it could not be graded)."""
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        return any(nb.flagged for nb in gradebook.find_submission(name, student).notebooks)
+    with gradebook(course) as book:
+        return any(nb.flagged for nb in book.find_submission(name, student).notebooks)
 
 
 def replace_solution(master: Path, grade_id: str, code: str, destination: Path) -> Path:

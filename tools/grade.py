@@ -124,26 +124,28 @@ def run_twice(course: Path, assignment: str, student: str, threads: int | None) 
     return outcome
 
 
+def _fresh_submission(gradebook, assignment: str, student: str, **fields):
+    """An empty submission of ``student`` in ``gradebook``, replacing any recorded before."""
+    from nbgrader.api import MissingEntry
+
+    gradebook.update_or_create_student(student)
+    try:
+        gradebook.remove_submission(assignment, student)
+    except MissingEntry:
+        pass
+    return gradebook.add_submission(assignment, student, **fields)
+
+
 def record(course: Path, assignment: str, student: str) -> None:
     """Referee the scratch copy's submission, then copy its grades and notebook into the course."""
-    from nbgrader.api import Gradebook, MissingEntry
-
     scratch = _scratch(course, assignment, student)
     submitted = scratch / "submitted" / student / assignment / f"{assignment}.ipynb"
     master = course / "source" / assignment / f"{assignment}.ipynb"
     verdicts = referee.review(submitted, master, course)
     referee.apply(scratch, assignment, student, verdicts)
-    with (
-        Gradebook(f"sqlite:///{scratch / 'gradebook.db'}") as graded,
-        Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook,
-    ):
+    with assignments.gradebook(scratch) as graded, assignments.gradebook(course) as gradebook:
         source = graded.find_submission(assignment, student)
-        gradebook.update_or_create_student(student)
-        try:
-            gradebook.remove_submission(assignment, student)
-        except MissingEntry:
-            pass
-        gradebook.add_submission(assignment, student, timestamp=source.timestamp)
+        _fresh_submission(gradebook, assignment, student, timestamp=source.timestamp)
         for notebook in source.notebooks:
             for grade in notebook.grades:
                 copy = gradebook.find_grade(grade.name, notebook.name, assignment, student)
@@ -166,15 +168,8 @@ def record(course: Path, assignment: str, student: str) -> None:
 
 def record_nothing(course: Path, assignment: str, student: str, reason: str) -> None:
     """A submission that nbgrader could not finish: every exercise 0, flagged for review."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        gradebook.update_or_create_student(student)
-        try:
-            gradebook.remove_submission(assignment, student)
-        except MissingEntry:
-            pass
-        submission = gradebook.add_submission(assignment, student)
+    with assignments.gradebook(course) as gradebook:
+        submission = _fresh_submission(gradebook, assignment, student)
         for notebook in submission.notebooks:
             notebook.flagged = True
             for grade in notebook.grades:
@@ -228,11 +223,10 @@ def export(course: Path, folder: Path) -> list[Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from nbgrader.api import Gradebook
 
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+    with assignments.gradebook(course) as gradebook:
         for assignment in gradebook.assignments:
             for submission in assignment.submissions:
                 for notebook in submission.notebooks:

@@ -103,7 +103,7 @@ def _encoder_outputs(mu, logvar, hidden, heads):
 
 def _encoder_run(encode, case):
     x, hidden, to_mu, to_logvar = case
-    mu, logvar = _pair(encode(x, hidden, to_mu, to_logvar))
+    mu, logvar = _tuple(encode(x, hidden, to_mu, to_logvar), 2)
     return _encoder_outputs(mu, logvar, hidden, (to_mu, to_logvar))
 
 
@@ -286,8 +286,8 @@ def _activity_cases(seed):
 
 
 def _activity_run(my_active_units, case):
-    activity, count = _pair(my_active_units(case[0]))
-    _, count_01 = _pair(my_active_units(case[0], threshold=0.1))
+    activity, count = _tuple(my_active_units(case[0]), 2)
+    _, count_01 = _tuple(my_active_units(case[0], threshold=0.1), 2)
     return {"activity": activity, "count": _integer(count), "count_01": _integer(count_01)}
 
 
@@ -310,7 +310,7 @@ def _ppca_cases(seed):
 
 
 def _ppca_run(my_ppca, case):
-    mean, weight, sigma2 = _triple(my_ppca(*case))
+    mean, weight, sigma2 = _tuple(my_ppca(*case), 3)
     return {"mean": mean, "covariance": _tensor(weight) @ _tensor(weight).T, "sigma2": sigma2}
 
 
@@ -478,8 +478,7 @@ EXERCISES = [
                         "torch.distributions.kl:_kl_normal_normal")),
     Exercise("04_elbo", "elbo_solution", ("elbo_tests",), "elbo",
              _elbo_cases, _elbo_run, _elbo_expect,
-             _forbidden("vae_tutorial.elbo:elbo_terms", "vae_tutorial.elbo:negative_elbo",
-                        )),
+             _forbidden("vae_tutorial.elbo:elbo_terms", "vae_tutorial.elbo:negative_elbo")),
     Exercise("05_training", "active_units_solution", ("active_units_tests",), "my_active_units",
              _activity_cases, _activity_run, _activity_expect,
              _forbidden("vae_tutorial.collapse:unit_activity",
@@ -541,17 +540,10 @@ def _tensor(value):
     return value
 
 
-def _pair(value):
+def _tuple(value, length: int):
     c = _CAPTURED
-    if c["type"](value) is not c["tuple"] or c["len"](value) != 2:
-        raise Refused("expected a tuple of two values")
-    return value
-
-
-def _triple(value):
-    c = _CAPTURED
-    if c["type"](value) is not c["tuple"] or c["len"](value) != 3:
-        raise Refused("expected a tuple of three values")
+    if c["type"](value) is not c["tuple"] or c["len"](value) != length:
+        raise Refused(f"expected a tuple of {length} values")
     return value
 
 
@@ -802,9 +794,9 @@ def review(submission: Path, master: Path, course: Path | None = None,
 
 def apply(course: Path, assignment: str, student: str, verdicts: list[Verdict]) -> None:
     """Score 0, with the reason as a comment, for every test cell of a failed exercise."""
-    from nbgrader.api import Gradebook
+    from tools.assignments import gradebook as open_gradebook
 
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+    with open_gradebook(course) as gradebook:
         for verdict in verdicts:
             if verdict.passed:
                 continue
