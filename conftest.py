@@ -12,10 +12,16 @@ from pathlib import Path
 
 import pytest
 
+from tools.run_series import HEADLESS, REPRODUCIBLE_CPU
+
 ROOT = Path(__file__).resolve().parent
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
 
 os.environ["VAE_TUTORIAL_OFFLINE"] = "1"
+# Kernels started by the tests (nbval, papermill) compute as the committed outputs were computed,
+# and show no progress bars.
+for name, value in (REPRODUCIBLE_CPU | HEADLESS).items():
+    os.environ.setdefault(name, value)
 if "VAE_TUTORIAL_DATA" not in os.environ and (SHARED_MNIST / "SHA256SUMS").is_file():
     os.environ["VAE_TUTORIAL_DATA"] = str(SHARED_MNIST)
 

@@ -52,3 +52,49 @@ def test_the_binder_environment_runs_every_notebook(tmp_path):
         capture_output=True, text=True, cwd=ROOT, env=environment,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+
+
+COLAB_HAS = ("torch", "numpy", "matplotlib", "scipy", "scikit-learn", "tqdm", "ipywidgets")
+
+
+def test_the_first_cell_installs_the_package_on_a_machine_like_colab(tmp_path):
+    """Colab has PyTorch and the scientific stack but not this package: the notebooks' first cell
+    installs it (from the repository at the launch ref; here from this clone's commit, since
+    GitHub is out of reach) and downloads MNIST, then checks the environment; run again, it
+    installs nothing."""
+    from tools import launch
+
+    venv = tmp_path / "colab"
+    subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    python = str(venv / "bin" / "python")
+    pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "-c", ROOT / "requirements" / "constraints.txt", *COLAB_HAS], check=True)
+    fake = tmp_path / "fake"  # `google.colab` is imported in every Colab kernel
+    (fake / "google" / "colab").mkdir(parents=True)
+    (fake / "google" / "__init__.py").write_text("")
+    (fake / "google" / "colab" / "__init__.py").write_text("")
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    source = launch.check_cell_source()
+    owner, name = launch.repository()
+    remote = f"git+https://github.com/{owner}/{name}@{launch.launch_ref()}"
+    assert remote in source
+    cell = tmp_path / "cell.py"
+    cell.write_text("import google.colab\n" + source.replace(remote, f"git+file://{ROOT}@{commit}"))
+    cache = tmp_path / "cache"  # MNIST "downloads" from the shared copy when there is one
+    shared = ROOT.parent / "shared" / "data" / "mnist"
+    if shared.is_dir():
+        (cache / "mnist").mkdir(parents=True)
+        for file in shared.glob("*.gz"):
+            (cache / "mnist" / file.name).symlink_to(file)
+    environment = {**os.environ, "PYTHONPATH": str(fake), "VAE_TUTORIAL_CACHE": str(cache)}
+    environment.pop("VAE_TUTORIAL_DATA", None)
+    first = subprocess.run([python, cell], capture_output=True, text=True, env=environment)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert "Colab: installing vae_tutorial" in first.stdout
+    assert "Environment checked: torch" in first.stdout
+    if shared.is_dir():
+        assert "MNIST verified" in first.stdout
+    again = subprocess.run([python, cell], capture_output=True, text=True, env=environment)
+    assert again.returncode == 0 and "installing" not in again.stdout, again.stdout + again.stderr

@@ -107,3 +107,16 @@ def test_python_versions_agree():
     from packaging.specifiers import SpecifierSet
 
     assert SpecifierSet(PYPROJECT["requires-python"]).contains(f"{python}.0")
+
+
+def test_one_version_number_everywhere():
+    import importlib.metadata
+
+    import vae_tutorial
+
+    version = vae_tutorial.__version__
+    assert importlib.metadata.version("vae_tutorial") == version  # pyproject reads it
+    citation = (ROOT / "CITATION.cff").read_text()
+    assert re.search(rf"^version: {re.escape(version)}$", citation, re.MULTILINE)
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    assert re.findall(r"^## (\S+)", changelog, re.MULTILINE)[0] == version

@@ -40,7 +40,7 @@ def test_notebook_follows_the_house_skeleton(path):
     nbformat.validate(nb)
     title = nb.cells[0]
     assert title.cell_type == "markdown" and title.source.startswith(f"# {path.name[:2]} ·")
-    assert "Learning objectives" in title.source and "badge" in title.source
+    assert "Learning objectives" in title.source and "**Run it online:**" in title.source
     headings = [c.source for c in nb.cells if c.cell_type == "markdown"]
     for section in ("## Summary", "## Exercises", "## References"):
         assert any(section in h for h in headings), f"{path.name} lacks {section}"
@@ -96,6 +96,38 @@ def test_committed_outputs_come_from_one_clean_run(path):
         assert "papermill" not in cell.metadata and "execution" not in cell.metadata
     assert "papermill" not in nb.metadata
     assert any("nbval-check-output" in c.metadata.get("tags", []) for c in code)
+    assert nb.metadata.vae_tutorial.seconds > 0  # make outputs records the run's time
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_outputs_carry_no_path_of_the_machine_that_made_them(path):
+    folders = {str(ROOT), str(Path.home()), str(Path(sys.executable).parent), "/tmp/", "/work/"}
+    for cell in _read(path).cells:
+        for output in cell.get("outputs", []):
+            text = output.get("text", "") + output.get("data", {}).get("text/plain", "")
+            found = [folder for folder in folders if folder in text]
+            assert not found, f"{path.name}: an output shows {found}: make outputs replaces them"
+
+
+def test_make_outputs_replaces_this_machines_folders_and_records_the_time(tmp_path, monkeypatch):
+    from tools import run_series
+
+    monkeypatch.setenv("VAE_TUTORIAL_DATA", str(tmp_path / "mnist"))
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.papermill = {"duration": 1.0}
+    cell = nbformat.v4.new_code_cell("print(1)")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", text=f"from {tmp_path / 'mnist'}\nin {ROOT}/notebooks\n"),
+        nbformat.v4.new_output("execute_result", data={"text/plain": f"'{Path.home()}/x'"}),
+    ]
+    nb.cells = [cell]
+    path = tmp_path / "executed.ipynb"
+    nbformat.write(nb, path)
+    run_series.strip_run_metadata(path, 12.3)
+    done = _read(path)
+    assert done.cells[0].outputs[0].text == "from $VAE_TUTORIAL_DATA\nin <project>/notebooks\n"
+    assert done.cells[0].outputs[1].data["text/plain"] == "'~/x'"
+    assert "papermill" not in done.metadata and done.metadata.vae_tutorial.seconds == 12
 
 
 @pytest.fixture(scope="module")

@@ -76,11 +76,3 @@ def test_each_row_names_modules_and_tests_that_exist(row):
 def test_a_blank_line_cuts_the_table_short():
     readme = "## The series\n\n| notebook | x |\n|---|---|\n| a | 1 |\n\n| b | 2 |\n\n## Next\n"
     assert series_table(readme) == [{"notebook": "a", "x": "1"}]
-
-
-def test_the_binder_links_open_files_that_exist():
-    # one into the student edition, one into the worked series, each naming a notebook
-    targets = re.findall(r"urlpath=lab/tree/(\S+?\.ipynb)", (ROOT / "README.md").read_text())
-    assert {t.split("/")[0] for t in targets} >= {"student", "notebooks"}, targets
-    for target in targets:
-        assert (ROOT / target).is_file(), f"the Binder link opens {target}, which does not exist"

@@ -78,3 +78,21 @@ def test_auto_picks_cuda_when_present():
     assert pick_device("auto").type == "cuda"
     report = environment_report()
     assert report["device"].startswith("cuda") and report["gpu"]
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({}, False),
+        ({"VAE_TUTORIAL_HEADLESS": "1"}, True),
+        ({"NBGRADER_EXECUTION": "autograde"}, True),
+    ],
+)
+def test_headless_names_the_runs_that_nobody_watches(monkeypatch, variables, expected):
+    from vae_tutorial import headless
+
+    monkeypatch.delenv("VAE_TUTORIAL_HEADLESS", raising=False)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    assert headless() is expected

@@ -24,6 +24,7 @@ import nbformat
 
 if __package__ in (None, ""):  # run as a script: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tools import launch
 from tools.run_series import series
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -231,10 +232,12 @@ STUDENT_EDITION = ROOT / "student"  # the student versions, committed: Binder ne
 
 
 def student_edition(released: dict[str, tuple[Path, Path]], folder: Path = STUDENT_EDITION) -> None:
-    """Copy each generated student version to ``folder``/<name>.ipynb (make student-edition)."""
+    """Copy each generated student version to ``folder``/<name>.ipynb (make student-edition),
+    its launch links pointing at that copy (tools/launch.py)."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, (_, student_version) in released.items():
         shutil.copy2(student_version, folder / f"{name}.ipynb")
+        launch.stamp_notebook(folder / f"{name}.ipynb", f"{STUDENT_EDITION.name}/{name}.ipynb")
 
 
 def same_cells(a: Path, b: Path) -> bool:

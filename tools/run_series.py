@@ -29,6 +29,13 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
+# The same floating-point code paths on every x86-64 CPU with AVX2: otherwise PyTorch's vectorised
+# kernels, MKL and oneDNN each choose instructions by CPU (AVX-512 where there is one), and results
+# differ from machine to machine in their last digits, which nbval compares in committed outputs.
+# Ignored on other CPUs. The thread count matters too: committed outputs come from 2 threads.
+REPRODUCIBLE_CPU = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+# Headless runs: the notebooks turn their progress bars off (vae_tutorial.utils.headless).
+HEADLESS = {"VAE_TUTORIAL_HEADLESS": "1"}
 
 
 def series() -> list[Path]:
@@ -36,14 +43,40 @@ def series() -> list[Path]:
     return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
-def strip_run_metadata(path: Path) -> None:
-    """Drop papermill's timings so committed notebooks change only when their content does."""
+def machine_paths() -> dict[str, str]:
+    """This machine's folders that outputs may print, and what committed outputs say instead."""
+    paths = {str(ROOT): "<project>", str(Path(sys.executable).parent): "<python>"}
+    if data := os.environ.get("VAE_TUTORIAL_DATA"):
+        paths[str(Path(data).resolve())] = "$VAE_TUTORIAL_DATA"
+        paths[data.rstrip("/")] = "$VAE_TUTORIAL_DATA"
+    paths[str(Path.home())] = "~"
+    return dict(sorted(paths.items(), key=lambda item: -len(item[0])))  # longest first
+
+
+def strip_run_metadata(path: Path, seconds: float) -> None:
+    """Prepare an executed notebook for committing: papermill's per-cell timings dropped (the
+    notebook changes only when its content does), the run's total time kept in the notebook's
+    metadata (the website shows it), and this machine's folders replaced in text outputs."""
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("papermill", None)
+    nb.metadata["vae_tutorial"] = {"seconds": round(seconds), "threads": torch_threads()}
+    replacements = machine_paths()
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
+        for output in cell.get("outputs", []):
+            texts = [output] if "text" in output else []
+            texts += [output.data] if "text/plain" in output.get("data", {}) else []
+            for holder in texts:
+                key = "text" if holder is output else "text/plain"
+                for folder, name in replacements.items():
+                    holder[key] = holder[key].replace(folder, name)
     nbformat.write(nb, path)
+
+
+def torch_threads() -> int:
+    """The CPU threads PyTorch uses in a kernel started from here (its default: the cores)."""
+    return int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
 
 
 def dataset_used(path: Path) -> str:
@@ -90,7 +123,8 @@ def execute(notebook: Path, output: Path, parameters: dict, threads: int | None 
     """
     command = [sys.executable, __file__, "--execute-one", json.dumps([str(notebook), str(output)])]
     command += ["--parameters", json.dumps(parameters)]
-    environment = {**os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
+    environment = {**REPRODUCIBLE_CPU, **os.environ, **HEADLESS}
+    environment |= {"OMP_NUM_THREADS": str(threads)} if threads else {}
     start = time.perf_counter()
     process = subprocess.Popen(command, env=environment)
     # Reap it ourselves to get the rusage of the child and of every process it waited for,
@@ -162,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         result = execute(notebook, output, parameters, threads)
         if args.in_place:
             if result["ok"]:
-                strip_run_metadata(output)
+                strip_run_metadata(output, result["seconds"])
                 shutil.copymode(notebook, output)  # mkstemp made it private
                 os.replace(output, notebook)
             else:

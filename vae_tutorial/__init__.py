@@ -34,14 +34,22 @@ from .evaluation import (
 from .landscape import interpolate_parameters, loss_along_line, symmetric_copy
 from .latent import lerp, nearest_distance, prior_grid, slerp, traversal
 from .linear_vae import LinearVAE, ppca_fit, ppca_log_likelihood, principal_angles
-from .plotting import make_grid, set_style, show_images
+from .plotting import DIGIT_COLOURS, make_grid, scatter_digits, set_style, show_images
 from .reparameterization import reparameterize
-from .utils import environment_report, pick_device, run_generator, seed_everything, stream_seed
+from .utils import (
+    environment_report,
+    headless,
+    pick_device,
+    run_generator,
+    seed_everything,
+    stream_seed,
+)
 from .vae import VAE, VAEConfig, prior_log_prob, sample_prior
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # the one place the version is set (pyproject.toml reads it)
 
 __all__ = [
+    "DIGIT_COLOURS",
     "VAE",
     "Batches",
     "BernoulliDecoder",
@@ -65,6 +73,7 @@ __all__ = [
     "gaussian_kl",
     "gaussian_kl_per_unit",
     "gaussian_log_likelihood",
+    "headless",
     "interpolate_parameters",
     "iw_log_likelihood",
     "lerp",
@@ -86,6 +95,7 @@ __all__ = [
     "run_generator",
     "sample_prior",
     "seed_everything",
+    "scatter_digits",
     "set_style",
     "show_images",
     "slerp",

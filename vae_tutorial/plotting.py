@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib import patheffects
+from matplotlib.colors import ListedColormap
 
 STYLE = {
     "figure.figsize": (6.0, 3.6),
@@ -25,6 +27,16 @@ STYLE = {
     "grid.alpha": 0.3,
     "legend.frameon": False,
 }
+
+
+# Ten colours for the ten digit classes that stay apart for readers with the common forms of colour
+# blindness: Paul Tol's "muted" scheme (nine colours) and a dark grey (P. Tol, "Colour Schemes",
+# SRON/EPS/TN/09-002, 2021). Digit d gets DIGIT_COLOURS[d]; scatter_digits also writes each digit.
+DIGIT_COLOURS = (
+    "#332288", "#88CCEE", "#44AA99", "#117733", "#999933",
+    "#DDCC77", "#CC6677", "#882255", "#AA4499", "#555555",
+)  # fmt: skip
+DIGIT_CMAP = ListedColormap(DIGIT_COLOURS, name="digits")
 
 
 def set_style() -> None:
@@ -109,3 +121,35 @@ def show_images(
     if title:
         ax.set_title(title)
     return ax
+
+
+def scatter_digits(ax, points, labels, size: float = 4, centres: bool = True):
+    """Scatter 2-D points coloured by their digit class, each digit written at its class's median.
+
+    Introduced in notebook 01. The colours are ``DIGIT_COLOURS``; the written digits make the
+    classes readable without telling colours apart (a label that would cover another is moved
+    just below it). ``centres=False`` writes none, for classes that are not yet apart. Returns
+    the scatter, for a colour bar.
+
+    :param points: (n, 2) tensor or array; labels: (n,) integers 0-9.
+    """
+    points = np.asarray(points.detach().cpu() if isinstance(points, torch.Tensor) else points)
+    labels = np.asarray(labels.detach().cpu() if isinstance(labels, torch.Tensor) else labels)
+    if points.ndim != 2 or points.shape[1] != 2 or len(points) != len(labels):
+        raise ValueError(
+            f"points must be (n, 2) with one label each, got {points.shape} and {labels.shape}"
+        )
+    if len(labels) and (labels.min() < 0 or labels.max() > 9):
+        raise ValueError(f"labels must be digits 0-9, got {labels.min()} to {labels.max()}")
+    scatter = ax.scatter(*points.T, c=labels, cmap=DIGIT_CMAP, vmin=-0.5, vmax=9.5, s=size)
+    outline = [patheffects.withStroke(linewidth=2.5, foreground="white")]
+    gap = 0.05 * max(np.ptp(points, axis=0).max(), 1e-12)  # labels closer than this would touch
+    placed: list[np.ndarray] = []
+    for digit in np.unique(labels) if centres else ():
+        at = np.median(points[labels == digit], axis=0)
+        while any(np.abs(at - other).max() < gap for other in placed):
+            at = at - [0.0, gap]  # a label that would cover another goes just below it
+        placed.append(at)
+        ax.text(*at, str(digit), ha="center", va="center", fontsize=11, fontweight="bold",
+                color="black", path_effects=outline)  # fmt: skip
+    return scatter
