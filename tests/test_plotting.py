@@ -45,7 +45,8 @@ def test_show_images_draws_one_grid_without_axes():
 def test_scatter_digits_colours_each_class_and_writes_the_digit_at_its_median():
     from matplotlib.colors import to_rgba
 
-    from vae_tutorial import DIGIT_COLOURS, scatter_digits
+    from vae_tutorial import scatter_digits
+    from vae_tutorial.plotting import DIGIT_COLOURS
 
     points = torch.tensor([[0.0, 0.0], [2.0, 0.0], [4.0, 0.0], [10.0, 10.0], [12.0, 14.0]])
     labels = torch.tensor([3, 3, 3, 7, 7])
@@ -72,7 +73,7 @@ def test_scatter_digits_moves_a_label_that_would_cover_another():
 
 
 def test_the_digit_colours_are_ten_distinct_colours():
-    from vae_tutorial import DIGIT_COLOURS
+    from vae_tutorial.plotting import DIGIT_COLOURS
 
     assert len(DIGIT_COLOURS) == len(set(DIGIT_COLOURS)) == 10
 

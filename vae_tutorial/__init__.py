@@ -34,7 +34,7 @@ from .evaluation import (
 from .landscape import interpolate_parameters, loss_along_line, symmetric_copy
 from .latent import lerp, nearest_distance, prior_grid, slerp, traversal
 from .linear_vae import LinearVAE, ppca_fit, ppca_log_likelihood, principal_angles
-from .plotting import DIGIT_COLOURS, make_grid, scatter_digits, set_style, show_images
+from .plotting import make_grid, scatter_digits, set_style, show_images
 from .reparameterization import reparameterize
 from .utils import (
     environment_report,
@@ -49,7 +49,6 @@ from .vae import VAE, VAEConfig, prior_log_prob, sample_prior
 __version__ = "0.2.0"  # the one place the version is set (pyproject.toml reads it)
 
 __all__ = [
-    "DIGIT_COLOURS",
     "VAE",
     "Batches",
     "BernoulliDecoder",
