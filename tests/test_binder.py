@@ -38,11 +38,16 @@ def _binder_requirements() -> list[str]:
     return [r for r in local if not r.startswith("--")]
 
 
-def test_the_binder_environment_runs_every_notebook(tmp_path):
-    venv = tmp_path / "binder"
+def _fresh_venv(venv: Path) -> tuple[str, list[str]]:
+    """A new virtual environment: its python, and the pip install command that fills it."""
     subprocess.run([sys.executable, "-m", "venv", venv], check=True)
     python = str(venv / "bin" / "python")
-    pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    return python, [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+
+
+def test_the_binder_environment_runs_every_notebook(tmp_path):
+    venv = tmp_path / "binder"
+    python, pip = _fresh_venv(venv)
     subprocess.run([*pip, *_binder_requirements()], check=True)
     subprocess.run([*pip, "--no-deps", "-e", str(ROOT)], check=True)  # as binder/postBuild
     # the kernel spec of that environment first, whatever else is installed on this machine
@@ -64,10 +69,7 @@ def test_the_first_cell_installs_the_package_on_a_machine_like_colab(tmp_path):
     installs nothing."""
     from tools import launch
 
-    venv = tmp_path / "colab"
-    subprocess.run([sys.executable, "-m", "venv", venv], check=True)
-    python = str(venv / "bin" / "python")
-    pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    python, pip = _fresh_venv(tmp_path / "colab")
     subprocess.run([*pip, "-c", ROOT / "requirements" / "constraints.txt", *COLAB_HAS], check=True)
     fake = tmp_path / "fake"  # `google.colab` is imported in every Colab kernel
     (fake / "google" / "colab").mkdir(parents=True)

@@ -137,34 +137,37 @@ def check_cell_source() -> str:
     return CHECK_CELL.replace("__NEEDED__", needed).replace("__SOURCE__", source)
 
 
-def stamp_notebook(path: Path, repo_path: str) -> bool:
-    """Write the launch line and the check cell into one notebook; return whether it changed."""
-    nb = nbformat.read(path, as_version=4)
+def stamp(nb: nbformat.NotebookNode, repo_path: str) -> None:
+    """Write the launch line and the check cell into a notebook read from ``repo_path``."""
     title = nb.cells[0]
-    lines = title.source.splitlines()
-    stamped = [
-        launch_line(repo_path) if line.startswith((LAUNCH_PREFIX, "[![Launch on Binder]")) else line
-        for line in lines
+    lines = [
+        launch_line(repo_path) if line.startswith(LAUNCH_PREFIX) else line
+        for line in title.source.splitlines()
     ]
-    if stamped == lines and not any(line.startswith(LAUNCH_PREFIX) for line in lines):
-        stamped.insert(2, launch_line(repo_path))  # after the title and its blank line
-    at = next(i for i, line in enumerate(stamped) if line.startswith(LAUNCH_PREFIX))
-    if at + 1 < len(stamped) and stamped[at + 1].strip():
-        stamped.insert(at + 1, "")  # a paragraph of its own
-    source = check_cell_source()
-    existing = nb.cells[1] if len(nb.cells) > 1 else None
-    if existing is not None and CHECK_TAG in existing.metadata.get("tags", []):
-        changed = existing.source != source or "\n".join(stamped) != title.source
-        existing.source = source
-    else:
-        cell = nbformat.v4.new_code_cell(source, metadata={"tags": [CHECK_TAG]})
-        cell.pop("id", None)  # nbformat 4.5 ids: added below only when the notebook uses them
+    if not any(line.startswith(LAUNCH_PREFIX) for line in lines):
+        lines.insert(2, launch_line(repo_path))  # after the title and its blank line
+    at = next(i for i, line in enumerate(lines) if line.startswith(LAUNCH_PREFIX))
+    if at + 1 < len(lines) and lines[at + 1].strip():
+        lines.insert(at + 1, "")  # a paragraph of its own
+    title.source = "\n".join(lines)
+    second = nb.cells[1] if len(nb.cells) > 1 else None
+    if second is None or CHECK_TAG not in second.metadata.get("tags", []):
+        second = nbformat.v4.new_code_cell(metadata={"tags": [CHECK_TAG]})
+        second.pop("id", None)  # nbformat 4.5 ids: given only when the notebook uses them
         if "id" in title:
-            cell.id = "environment-check"
-        nb.cells.insert(1, cell)
-        changed = True
-    title.source = "\n".join(stamped)
-    if changed:
+            second.id = CHECK_TAG
+        nb.cells.insert(1, second)
+    second.source = check_cell_source()
+
+
+def stamp_notebook(path: Path, repo_path: str, write: bool = True) -> bool:
+    """Stamp one notebook file (or, with ``write=False``, only find out); return whether the
+    stamp changes it."""
+    nb = nbformat.read(path, as_version=4)
+    before = nbformat.writes(nb)
+    stamp(nb, repo_path)
+    changed = nbformat.writes(nb) != before
+    if changed and write:
         nbformat.write(nb, path)
     return changed
 
@@ -193,30 +196,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 on drift")
     args = parser.parse_args(argv)
-    drift = []
-    for path, repo_path in targets():
-        if args.check:
-            copy = Path(path.parent, f".launch-check-{path.name}")
-            copy.write_bytes(path.read_bytes())
-            try:
-                if stamp_notebook(copy, repo_path):
-                    drift.append(repo_path)
-            finally:
-                copy.unlink()
-        elif stamp_notebook(path, repo_path):
-            print(f"stamped {repo_path}")
+    drift = [
+        repo_path
+        for path, repo_path in targets()
+        if stamp_notebook(path, repo_path, write=not args.check)
+    ]
     readme = ROOT / "README.md"
-    text = readme_lines(readme.read_text())
-    if text != readme.read_text():
-        if args.check:
-            drift.append("README.md")
-        else:
+    current = readme.read_text()
+    text = readme_lines(current)
+    if text != current:
+        drift.append("README.md")
+        if not args.check:
             readme.write_text(text)
-            print("stamped README.md")
-    if drift:
+    if drift and args.check:
         print("Launch links or the environment check out of date in: " + ", ".join(drift))
         print("Run: python tools/launch.py", file=sys.stderr)
         return 1
+    for name in drift:
+        print(f"stamped {name}")
     return 0
 
 
