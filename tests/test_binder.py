@@ -70,6 +70,9 @@ def test_the_first_cell_installs_the_package_on_a_machine_like_colab(tmp_path):
     from tools import launch
 
     python, pip = _fresh_venv(tmp_path / "colab")
+    # Colab's pip is a current one; the pip that venv bundles here (23.2) refuses a git+file URL
+    # without a host, which this test needs in place of GitHub's.
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
     subprocess.run([*pip, "-c", ROOT / "requirements" / "constraints.txt", *COLAB_HAS], check=True)
     fake = tmp_path / "fake"  # `google.colab` is imported in every Colab kernel
     (fake / "google" / "colab").mkdir(parents=True)
