@@ -12,6 +12,7 @@
 #   make reproduce  test -log p(x) after 1-30 minutes of training (benchmarks/quality.py)
 #   make test-seeds every notebook's own checks for seeds 1-3 (quick) and seed 1 (default)
 #   make test-release test-seeds, and the Binder environment (binder/ alone) runs the series
+#   make site       the series as a website in build/site/html/ (from the committed outputs, offline)
 #   make outputs    re-execute the committed notebooks in place (NB=05: only notebooks/05_*)
 #   make help       list every target with one line each (the `## ` comment after its name)
 # Each target creates the virtual environment .venv first if it is missing or out of date.
@@ -35,7 +36,7 @@ ifneq ($(wildcard $(SHARED_MNIST)/SHA256SUMS),)
 export VAE_TUTORIAL_DATA ?= $(SHARED_MNIST)
 endif
 
-.PHONY: env dev-env help tutorial test test-fast test-seeds test-release lint lab assignments student-edition grade outputs benchmark reproduce lock clean
+.PHONY: env dev-env help tutorial test test-fast test-seeds test-release lint lab assignments student-edition grade outputs benchmark reproduce lock clean site
 
 # Two environments in one .venv: what a student needs (the package, JupyterLab, papermill), and on
 # top of it what developers and instructors need (tests, ruff, the browser test, nbgrader).
@@ -49,7 +50,7 @@ TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 endif
 
 env: $(STAMP) ## the student's environment in .venv: the package, JupyterLab, papermill
-dev-env: $(DEV_STAMP) ## env plus the test, lint and course packages (make test installs it)
+dev-env: $(DEV_STAMP) ## env plus the test, lint, course and website packages (make test installs it)
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python 3.10 or newer is needed"'
@@ -62,7 +63,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	touch $(STAMP)
 
 $(DEV_STAMP): $(STAMP)
-	$(PIP) -e '.[test,course]'
+	$(PIP) -e '.[test,course,site]'
 	touch $(DEV_STAMP)
 
 help: ## list the targets
@@ -109,6 +110,12 @@ test-release: dev-env test-seeds ## the slower checks: test-seeds, and the Binde
 lab: env ## open JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# The series as a static website, rendered from the committed notebooks and their outputs (nothing
+# is executed; the theme and MathJax are bundled, so it builds and reads offline). tests/test_site.py
+# opens every page in headless Chromium. Open build/site/html/index.html, or serve the folder.
+site: dev-env ## the series as a website in build/site/html/ (from the committed outputs)
+	$(BIN)/python tools/site.py --out build/site
+
 # Instructors: student versions (nbgrader, offline) in build/course/release/, and a check that
 # they score 0 while the masters score full marks.
 assignments: dev-env ## student versions (nbgrader) and the autograding check
@@ -145,11 +152,13 @@ reproduce: dev-env ## test -log p(x) after 1, 3, 10, 30 minutes of training (abo
 outputs: env ## re-execute the committed notebooks in place (NB=05: only that one)
 	CUDA_VISIBLE_DEVICES= $(BIN)/python tools/run_series.py --in-place $(SELECTED)
 
-# Refresh the exact versions after changing dependencies.
-lock: dev-env ## refresh requirements/constraints.txt from the environment
-	{ head -n 2 $(CONSTRAINTS); $(BIN)/python -m pip freeze --exclude-editable \
-		| sed -E 's/^torch==([0-9.]+)\+cpu$$/torch==\1/'; } > $(CONSTRAINTS).new
+# Refresh the exact versions after changing dependencies: the constraints (setuptools included,
+# torch requires it; pip left out), then binder/requirements.txt, the Binder environment pinned.
+lock: dev-env ## refresh requirements/constraints.txt and binder/requirements.txt from the environment
+	{ head -n 2 $(CONSTRAINTS); $(BIN)/python -m pip freeze --all --exclude-editable \
+		| grep -v '^pip==' | sed -E 's/^torch==([0-9.]+)\+cpu$$/torch==\1/'; } > $(CONSTRAINTS).new
 	mv $(CONSTRAINTS).new $(CONSTRAINTS)
+	$(BIN)/python tools/lock.py
 
 clean: ## remove build/ and the tool caches
 	rm -rf build .pytest_cache .ruff_cache

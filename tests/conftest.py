@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from . import idx_files
+from .browser import chromium
 
 GLOBAL_SEED = 0
 
@@ -56,3 +58,38 @@ def no_mnist(tmp_path, monkeypatch):
     monkeypatch.delenv("VAE_TUTORIAL_DATA", raising=False)
     monkeypatch.setenv("VAE_TUTORIAL_CACHE", str(tmp_path / "empty_cache"))
     monkeypatch.setenv("VAE_TUTORIAL_OFFLINE", "1")
+
+
+# Headless Chromium for the browser tests (test_browser.py, test_site.py): Debian's package,
+# installed with apt-get when missing and we are root; without it the tests skip with the reason.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> Path:
+    found, why = chromium.find_or_install()
+    if found is None:
+        pytest.skip(f"no Chromium for the browser test: {why}")
+    return found
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(chromium_path), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,6 +51,16 @@ def test_the_binder_environment_runs_every_notebook(tmp_path):
     python, pip = _fresh_venv(venv)
     subprocess.run([*pip, *_binder_requirements()], check=True)
     subprocess.run([*pip, "--no-deps", "-e", str(ROOT)], check=True)  # as binder/postBuild
+    # binder/requirements.txt pins the whole environment: pip installed nothing it does not name
+    frozen = subprocess.run(
+        [python, "-m", "pip", "list", "--format=freeze", "--exclude-editable"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    installed = {canonicalize_name(line.split("==")[0]) for line in frozen} - {"pip"}
+    pinned = {canonicalize_name(re.split(r"==", r)[0]) for r in _binder_requirements()}
+    assert installed == pinned, (
+        f"unpinned: {installed - pinned}; not installed: {pinned - installed}"
+    )
     # the kernel spec of that environment first, whatever else is installed on this machine
     environment = {**os.environ, "JUPYTER_PATH": str(venv / "share" / "jupyter")}
     run = subprocess.run(

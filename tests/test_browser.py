@@ -29,22 +29,12 @@ import pytest
 
 from tools.assignments import quick_copy
 
-from .browser import chromium, jupyter
+from .browser import jupyter
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "07_latent_space.ipynb"
 ARTIFACTS = ROOT / "build" / "test-artifacts" / "browser"
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEWPORT = {"width": 1280, "height": 1000}
 LOAD_TIMEOUT_MS = 60_000  # page loaded, kernel started and idle
 EXECUTE_TIMEOUT_MS = 120_000  # all cells run
@@ -128,27 +118,6 @@ _MODEL_STATE = f"""(path) => {{
 
 def test_the_explorer_notebook_exists():
     assert NOTEBOOK.exists(), f"{NOTEBOOK.relative_to(ROOT)} is missing: update NOTEBOOK"
-
-
-@pytest.fixture(scope="session")
-def chromium_path() -> Path:
-    found, why = chromium.find_or_install()
-    if found is None:
-        pytest.skip(f"no Chromium for the browser test: {why}")
-    return found
-
-
-@pytest.fixture(scope="session")
-def browser(chromium_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(chromium_path), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _errors(page, path: str) -> list[str]:

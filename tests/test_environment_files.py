@@ -47,11 +47,24 @@ NEEDED = {
 }
 
 
-def _environment_yml() -> tuple[str, list[str]]:
+# conda-forge's names for the packages whose PyPI names differ: the CPU build of PyTorch, and
+# matplotlib without its Qt GUI.
+CONDA_NAMES = {"torch": "pytorch-cpu", "matplotlib": "matplotlib-base"}
+
+
+def _environment_yml() -> tuple[str, dict[str, Version], list[str]]:
+    """environment.yml's Python version, its conda packages (name -> version), its pip list."""
     spec = yaml.safe_load((ROOT / "environment.yml").read_text())
-    python = next(d for d in spec["dependencies"] if isinstance(d, str) and d.startswith("python"))
+    assert spec["channels"][0] == "conda-forge"
+    conda = [d for d in spec["dependencies"] if isinstance(d, str)]
+    python = next(d for d in conda if d.startswith("python="))
+    packages = {
+        name: Version(version)
+        for name, _, version in (d.partition("=") for d in conda)
+        if name not in ("python", "pip")
+    }
     pip = next(d["pip"] for d in spec["dependencies"] if isinstance(d, dict))
-    return python.split("=", 1)[1], pip
+    return python.split("=", 1)[1], packages, pip
 
 
 def test_constraints_pin_a_public_torch_version_that_the_readme_states():
@@ -75,21 +88,41 @@ def test_the_package_requirements_are_ranges_not_pins():
         assert all(s.operator != "==" for s in requirement.specifier), requirement
 
 
-def test_environment_yml_matches_the_constraints():
-    python, pip = _environment_yml()
-    pins = _pins(pip)
-    assert set(pins) == set(NEEDED)
-    assert all(pins[name] == CONSTRAINTS[name] for name in pins)
-    assert "-e ." in pip
+def test_environment_yml_takes_conda_forge_packages_at_the_constraints_versions():
+    _, packages, pip = _environment_yml()
+    expected = {CONDA_NAMES.get(name, name): CONSTRAINTS[name] for name in NEEDED}
+    assert packages == expected
+    assert pip == ["-e ."], "pip installs only the project itself"
+    assert not any("cuda" in name or "gpu" in name for name in packages)
 
 
 def test_binder_matches_the_constraints_with_a_cpu_torch():
     lines = (ROOT / "binder" / "requirements.txt").read_text().splitlines()
     pins = _pins(lines)
-    assert set(pins) == set(NEEDED)
+    assert set(NEEDED) <= set(pins)
     assert all(_public(pins[name]) == CONSTRAINTS[name] for name in pins)
     assert pins["torch"].local == "cpu"
     assert any(line.startswith("--extra-index-url") and "/whl/cpu" in line for line in lines)
+
+
+def test_binder_pins_the_whole_environment_as_make_lock_writes_it():
+    """Every package the learner's environment installs, with all it requires in turn, is pinned:
+    the file is what tools/lock.py computes from the installed packages' metadata."""
+    from tools import lock
+
+    expected = lock.binder_requirements()
+    assert (ROOT / "binder" / "requirements.txt").read_text() == expected, "run `make lock`"
+    # something deep in the tree, not only the top level
+    assert {"jinja2", "pyzmq", "networkx"} <= set(_pins(expected.splitlines()))
+
+
+def test_lock_follows_extras_and_markers():
+    from tools import lock
+
+    names = lock.closure([Requirement("jsonschema[format-nongpl]")])
+    assert {"jsonschema", "fqdn", "isoduration", "referencing"} <= names
+    if sys.version_info >= (3, 11):  # pytest needs tomli only before 3.11: the marker is read
+        assert "tomli" not in lock.closure([Requirement("pytest")])
 
 
 def test_binder_installs_the_package_and_fetches_mnist():
@@ -100,7 +133,7 @@ def test_binder_installs_the_package_and_fetches_mnist():
 
 
 def test_python_versions_agree():
-    python, _ = _environment_yml()
+    python, _, _ = _environment_yml()
     runtime = (ROOT / "binder" / "runtime.txt").read_text().strip()
     assert re.fullmatch(r"python-\d+\.\d+", runtime)
     assert runtime.removeprefix("python-") == python
