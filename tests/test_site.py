@@ -13,7 +13,8 @@ with every request to any other host blocked and recorded, and checks that
    tools/launch.py stamps into the notebook;
 6. the search page finds a notebook by a word of its content.
 
-Screenshots of the front page and one notebook page are saved in build/test-artifacts/site/.
+Screenshots of the front page and one notebook page (its top, and its first figure) are saved
+in build/test-artifacts/site/.
 """
 
 from __future__ import annotations
@@ -35,8 +36,6 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 ARTIFACTS = ROOT / "build" / "test-artifacts" / "site"
 VIEWPORT = {"width": 1280, "height": 900}
 TIMEOUT_MS = 30_000
-
-pytestmark = [pytest.mark.slow]
 
 # After MathJax finished: every equation Sphinx wrote (class "math") holds a typeset formula.
 _MATH_STATE = """async () => {
@@ -141,6 +140,7 @@ def server(built_site):
         httpd.server_close()
 
 
+@pytest.mark.slow
 def test_the_site_has_a_page_for_each_notebook(built_site):
     pages = {p.relative_to(built_site).as_posix() for p in built_site.rglob("*.html")}
     expected = {f"notebooks/{p.stem}.html" for p in NOTEBOOKS}
@@ -152,6 +152,7 @@ def _ids(html: str) -> set[str]:
     return set(re.findall(r'\bid="([^"]+)"', html))
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.timeout(600)
 def test_every_page_renders_offline_with_images_equations_and_links(built_site, server, browser):
@@ -212,6 +213,9 @@ def test_every_page_renders_offline_with_images_equations_and_links(built_site, 
                         problems.append(f"{name}: launch link missing: {url}")
             if name in ("index.html", "notebooks/04_elbo.html"):
                 page.screenshot(path=str(ARTIFACTS / f"{Path(name).stem}.png"))
+            if name == "notebooks/04_elbo.html":  # and where its first figure is
+                page.locator("main .cell_output img").first.scroll_into_view_if_needed()
+                page.screenshot(path=str(ARTIFACTS / "04_elbo_figure.png"))
     finally:
         context.close()
 
@@ -236,6 +240,7 @@ def test_every_page_renders_offline_with_images_equations_and_links(built_site, 
     assert not problems, "\n".join(problems[:40])
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.timeout(120)
 def test_search_finds_a_notebook(server, browser):
