@@ -11,7 +11,7 @@
 #   make benchmark  training speed and ELBO per time budget, recorded in benchmarks/RESULTS.md
 #   make reproduce  test -log p(x) after 1-30 minutes of training (benchmarks/quality.py)
 #   make test-seeds every notebook's own checks for seeds 1-3 (quick) and seed 1 (default)
-#   make test-release test-seeds, and the Binder environment (binder/ alone) runs the series
+#   make test-release test-seeds, the Binder environment (binder/ alone) runs the series, Colab's installs
 #   make site       the series as a website in build/site/html/ (from the committed outputs, offline)
 #   make outputs    re-execute the committed notebooks in place (NB=05: only notebooks/05_*)
 #   make help       list every target with one line each (the `## ` comment after its name)
@@ -104,7 +104,7 @@ test-seeds: env ## every notebook's checks for seeds 1-3 (quick) and seed 1 (def
 
 # Before a release: the seed sweep above and the tests marked `release` (the Binder environment
 # built from binder/ alone runs the series). Tens of minutes; not part of `make test`.
-test-release: dev-env test-seeds ## the slower checks: test-seeds, and the Binder environment runs the series
+test-release: dev-env test-seeds ## the slower checks: test-seeds, the Binder and Colab environments
 	VAE_TUTORIAL_RELEASE=1 $(BIN)/python -m pytest tests -m release
 
 lab: env ## open JupyterLab on the notebooks

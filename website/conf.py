@@ -47,3 +47,7 @@ html_theme_options = {
 # Light, dark or the reader's system setting (the theme's switch); stated, so the theme's script
 # does not log an error on a first visit.
 html_context = {"default_mode": "auto"}
+html_static_path = ["_static"]
+html_css_files = ["notation.css"]
+# The notation page is one wide table: no "Contents" column beside it, so the table has the room.
+html_theme_options["secondary_sidebar_items"] = {"**": ["page-toc"], "notation": []}
