@@ -83,8 +83,8 @@ def _split_figures(cell: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
             piece = copy.deepcopy(cell)
             piece.outputs = outputs
             piece.metadata["mystnb"] = {"image": {"alt": texts[figure]}}
-            if pieces:
-                piece.source = ""
+            if pieces:  # MyST-NB drops a cell whose source is empty: a comment, then hidden
+                piece.source = "# the figures of the cell above, continued"
                 piece.metadata["tags"] = [*piece.metadata.get("tags", []), "remove-input"]
                 piece.id = f"{cell.id}-{figure}"
             pieces.append(piece)
