@@ -5,8 +5,13 @@ it needs at view time is bundled: the theme's files and MathJax (sphinx-mathjax-
 copied into the build, so the site works from a folder or a server with no network.
 """
 
-from tools import launch
-from vae_tutorial import __version__
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository: tools, package
+
+from tools import launch  # noqa: E402
+from vae_tutorial import __version__  # noqa: E402
 
 owner, name = launch.repository()
 repository_url = f"https://github.com/{owner}/{name}"
@@ -26,7 +31,6 @@ nb_execution_mode = "off"
 nb_ipywidgets_js = {}
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
-suppress_warnings = ["mystnb.unknown_mime_type"]
 
 html_theme = "sphinx_book_theme"
 html_title = "VAE tutorial"
