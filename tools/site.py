@@ -108,10 +108,11 @@ def prepare(nb: nbformat.NotebookNode, repository_url: str) -> nbformat.Notebook
     title.source = title.source.replace("](../README.md#", f"]({repository_url}#")
     seconds = nb.metadata.get("vae_tutorial", {}).get("seconds")
     if seconds is not None:
-        threads = nb.metadata["vae_tutorial"].get("threads", 2)
+        threads = nb.metadata["vae_tutorial"].get("threads")
+        on = f" on {threads} CPU threads" if threads else ""
         line = (
-            f"*Run time: {run_time(seconds)} on {threads} CPU threads with the default "
-            "parameters, measured when these outputs were made.*"
+            f"*Run time: {run_time(seconds)}{on} with the default parameters, measured when "
+            "these outputs were made.*"
         )
         head, sep, rest = title.source.partition("\n\n")
         title.source = f"{head}{sep}{line}\n\n{rest}" if sep else f"{head}\n\n{line}"
