@@ -93,8 +93,7 @@ def test_the_first_cell_installs_the_package_on_a_machine_like_colab(tmp_path):
         ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.strip()
     source = launch.check_cell_source()
-    owner, name = launch.repository()
-    remote = f"git+https://github.com/{owner}/{name}@{launch.launch_ref()}"
+    remote = launch.package_source()
     assert remote in source
     cell = tmp_path / "cell.py"
     cell.write_text("import google.colab\n" + source.replace(remote, f"git+file://{ROOT}@{commit}"))

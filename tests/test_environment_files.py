@@ -12,6 +12,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from tools import lock
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -41,10 +43,7 @@ def _public(version: Version) -> Version:
 
 CONSTRAINTS = _pins((ROOT / "requirements" / "constraints.txt").read_text().splitlines())
 # What a learner's environment needs: the runtime requirements and the notebook extra.
-NEEDED = {
-    canonicalize_name(Requirement(r).name): Requirement(r)
-    for r in PYPROJECT["dependencies"] + PYPROJECT["optional-dependencies"]["notebooks"]
-}
+NEEDED = {canonicalize_name(r.name): r for r in lock.top_level()}
 
 
 # conda-forge's names for the packages whose PyPI names differ: the CPU build of PyTorch, and
@@ -108,8 +107,6 @@ def test_binder_matches_the_constraints_with_a_cpu_torch():
 def test_binder_pins_the_whole_environment_as_make_lock_writes_it():
     """Every package the learner's environment installs, with all it requires in turn, is pinned:
     the file is what tools/lock.py computes from the installed packages' metadata."""
-    from tools import lock
-
     expected = lock.binder_requirements()
     assert (ROOT / "binder" / "requirements.txt").read_text() == expected, "run `make lock`"
     # something deep in the tree, not only the top level
@@ -117,8 +114,6 @@ def test_binder_pins_the_whole_environment_as_make_lock_writes_it():
 
 
 def test_lock_follows_extras_and_markers():
-    from tools import lock
-
     names = lock.closure([Requirement("jsonschema[format-nongpl]")])
     assert {"jsonschema", "fqdn", "isoduration", "referencing"} <= names
     if sys.version_info >= (3, 11):  # pytest needs tomli only before 3.11: the marker is read

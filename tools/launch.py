@@ -55,6 +55,17 @@ def repository() -> tuple[str, str]:
     return match[1], match[2]
 
 
+def repository_url() -> str:
+    """https://github.com/OWNER/NAME, as pyproject.toml names it (without a trailing slash)."""
+    owner, name = repository()
+    return f"https://github.com/{owner}/{name}"
+
+
+def package_source() -> str:
+    """What the check cell pip-installs on Colab: the repository at the launch ref."""
+    return f"git+{repository_url()}@{launch_ref()}"
+
+
 def launch_ref() -> str:
     return project()["tool"]["vae_tutorial"]["launch-ref"]
 
@@ -131,10 +142,8 @@ print("Environment checked:", ", ".join(f"{p} {importlib.metadata.version(p)}" f
 
 def check_cell_source() -> str:
     """The first code cell of every notebook: CHECK_CELL with the floors and the source filled."""
-    owner, name = repository()
     needed = "".join(f'    "{package}": "{floor}",\n' for package, floor in floors().items())
-    source = f"git+https://github.com/{owner}/{name}@{launch_ref()}"
-    return CHECK_CELL.replace("__NEEDED__", needed).replace("__SOURCE__", source)
+    return CHECK_CELL.replace("__NEEDED__", needed).replace("__SOURCE__", package_source())
 
 
 def stamp(nb: nbformat.NotebookNode, repo_path: str) -> None:

@@ -23,12 +23,12 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: `tools` is importable from the repository root
+    sys.path.insert(0, str(ROOT))
+
+from tools.launch import project  # noqa: E402
+
 BINDER = ROOT / "binder" / "requirements.txt"
 CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
@@ -41,7 +41,7 @@ HEADER = f"""\
 """
 
 
-def constraints() -> dict[str, str]:
+def constraints() -> dict[str, tuple[str, str]]:
     """canonical name -> (name as spelled, version), from requirements/constraints.txt."""
     pins = {}
     for line in CONSTRAINTS.read_text().splitlines():
@@ -53,10 +53,10 @@ def constraints() -> dict[str, str]:
 
 
 def top_level() -> list[Requirement]:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    """The package's runtime requirements and its notebooks extra, from pyproject.toml."""
+    spec = project()["project"]
     return [
-        Requirement(r)
-        for r in project["dependencies"] + project["optional-dependencies"]["notebooks"]
+        Requirement(r) for r in spec["dependencies"] + spec["optional-dependencies"]["notebooks"]
     ]
 
 

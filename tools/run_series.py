@@ -65,12 +65,10 @@ def strip_run_metadata(path: Path, seconds: float) -> None:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
         for output in cell.get("outputs", []):
-            texts = [output] if "text" in output else []
-            texts += [output.data] if "text/plain" in output.get("data", {}) else []
-            for holder in texts:
-                key = "text" if holder is output else "text/plain"
-                for folder, name in replacements.items():
-                    holder[key] = holder[key].replace(folder, name)
+            for holder, key in ((output, "text"), (output.get("data", {}), "text/plain")):
+                if key in holder:
+                    for folder, name in replacements.items():
+                        holder[key] = holder[key].replace(folder, name)
     nbformat.write(nb, path)
 
 

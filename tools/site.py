@@ -134,8 +134,7 @@ def prepare(nb: nbformat.NotebookNode, repository_url: str) -> nbformat.Notebook
 
 def stage(src: Path) -> None:
     """Write the pages and the prepared notebooks into ``src`` (emptied first)."""
-    owner, name = launch.repository()
-    repository_url = f"https://github.com/{owner}/{name}"
+    repository_url = launch.repository_url()
     shutil.rmtree(src, ignore_errors=True)
     (src / "notebooks").mkdir(parents=True)
     for page in sorted((ROOT / "website").glob("*.md")):

@@ -13,8 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repositor
 from tools import launch  # noqa: E402
 from vae_tutorial import __version__  # noqa: E402
 
-owner, name = launch.repository()
-repository_url = f"https://github.com/{owner}/{name}"
+repository_url = launch.repository_url()
 
 project = "Learn how a Variational Autoencoder works by building one"
 author = "The vae_tutorial authors"
